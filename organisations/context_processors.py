@@ -12,5 +12,7 @@ def dashboard(request):
         "current_organisation": request.organisation,
         "current_membership": membership,
         "switchable_memberships": [m for m in request.memberships if m.pk != membership.pk],
-        "unread_notifications": Notification.for_user(request.user).filter(read_at__isnull=True).count,
+        "unread_notifications": Notification.for_user(request.user)
+        .filter(read_at__isnull=True)
+        .count,
     }

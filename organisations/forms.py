@@ -7,7 +7,6 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
 from organisations.models import (
-    LANGUAGES,
     Customer,
     Invitation,
     Location,
@@ -19,7 +18,9 @@ from organisations.models import (
 from organisations.roles import Role
 from organisations.tenancy import TenantModel, current_organisation
 
-TIMEZONE_CHOICES = [(name, name.replace("_", " ")) for name in sorted(zoneinfo.available_timezones())]
+TIMEZONE_CHOICES = [
+    (name, name.replace("_", " ")) for name in sorted(zoneinfo.available_timezones())
+]
 
 
 class TenantModelForm(forms.ModelForm):
@@ -47,7 +48,8 @@ class TenantModelForm(forms.ModelForm):
 
 class EmailLoginForm(AuthenticationForm):
     username = forms.EmailField(
-        label=_("Email"), widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
+        label=_("Email"),
+        widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}),
     )
 
 
@@ -64,7 +66,10 @@ class PasswordFieldsMixin(forms.Form):
         password1, password2 = self.cleaned_data.get("password1"), self.cleaned_data["password2"]
         if password1 and password1 != password2:
             raise forms.ValidationError(_("The two passwords differ."))
-        user = User(email=self.cleaned_data.get("email", ""), full_name=self.cleaned_data.get("full_name", ""))
+        user = User(
+            email=self.cleaned_data.get("email", ""),
+            full_name=self.cleaned_data.get("full_name", ""),
+        )
         password_validation.validate_password(password2, user)
         return password2
 
@@ -77,8 +82,19 @@ class SignupForm(PasswordFieldsMixin):
     organisation_name = forms.CharField(label=_("Clinic or business name"), max_length=200)
     industry = forms.ChoiceField(label=_("Industry"), choices=Organisation.Industry.choices)
     country = forms.CharField(label=_("Country code"), max_length=2, initial="US")
-    timezone = forms.ChoiceField(label=_("Time zone"), choices=TIMEZONE_CHOICES, initial="America/New_York")
-    field_order = ["full_name", "email", "password1", "password2", "organisation_name", "industry", "country", "timezone"]
+    timezone = forms.ChoiceField(
+        label=_("Time zone"), choices=TIMEZONE_CHOICES, initial="America/New_York"
+    )
+    field_order = [
+        "full_name",
+        "email",
+        "password1",
+        "password2",
+        "organisation_name",
+        "industry",
+        "country",
+        "timezone",
+    ]
 
     def clean_email(self):
         email = self.cleaned_data["email"].lower()
@@ -123,7 +139,9 @@ class OrganisationForm(forms.ModelForm):
 
 
 class LocationForm(TenantModelForm):
-    timezone = forms.ChoiceField(label=_("Time zone"), choices=TIMEZONE_CHOICES, validators=[validate_timezone])
+    timezone = forms.ChoiceField(
+        label=_("Time zone"), choices=TIMEZONE_CHOICES, validators=[validate_timezone]
+    )
 
     class Meta:
         model = Location
@@ -144,8 +162,12 @@ class InvitationForm(forms.Form):
     def clean_email(self):
         email = self.cleaned_data["email"].lower()
         if Membership.objects.filter(user__email__iexact=email).exists():
-            raise forms.ValidationError(_("%(email)s is already a member."), params={"email": email})
-        if Invitation.objects.filter(email__iexact=email, status=Invitation.Status.PENDING).exists():
+            raise forms.ValidationError(
+                _("%(email)s is already a member."), params={"email": email}
+            )
+        if Invitation.objects.filter(
+            email__iexact=email, status=Invitation.Status.PENDING
+        ).exists():
             raise forms.ValidationError(
                 _("%(email)s already has a pending invitation: resend it from the list below."),
                 params={"email": email},
@@ -160,7 +182,15 @@ class RoleForm(forms.Form):
 class CustomerForm(TenantModelForm):
     class Meta:
         model = Customer
-        fields = ["name", "phone", "email", "location", "preferred_language", "notes", "sms_opt_out"]
+        fields = [
+            "name",
+            "phone",
+            "email",
+            "location",
+            "preferred_language",
+            "notes",
+            "sms_opt_out",
+        ]
         widgets = {"notes": forms.Textarea(attrs={"rows": 4})}
 
 
@@ -168,5 +198,3 @@ class ProfileForm(forms.ModelForm):
     class Meta:
         model = User
         fields = ["full_name", "language"]
-
-

@@ -513,7 +513,9 @@ class Notification(TenantModel):
         return cls.objects.filter(Q(recipient__isnull=True) | Q(recipient=user))
 
     @classmethod
-    def notify(cls, title: str, *, body: str = "", level=Level.INFO, link: str = "", recipient=None):
+    def notify(
+        cls, title: str, *, body: str = "", level=Level.INFO, link: str = "", recipient=None
+    ):
         return cls.objects.create(
             title=title[:200], body=body, level=level, link=link, recipient=recipient
         )

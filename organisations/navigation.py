@@ -23,7 +23,11 @@ def nav_for(request) -> dict[str, list[dict]]:
         return {}
     current = request.path_info
     items = sorted(
-        (item for config in apps.get_app_configs() for item in getattr(config, "dashboard_nav", [])),
+        (
+            item
+            for config in apps.get_app_configs()
+            for item in getattr(config, "dashboard_nav", [])
+        ),
         key=lambda item: item.order,
     )
     sections: dict[str, list[dict]] = {"main": [], "settings": []}
@@ -35,5 +39,7 @@ def nav_for(request) -> dict[str, list[dict]]:
         except NoReverseMatch:
             continue
         active = current == url if url == "/" else current.startswith(url)
-        sections[item.section].append({"label": item.label, "url": url, "active": active, "icon": item.icon})
+        sections[item.section].append(
+            {"label": item.label, "url": url, "active": active, "icon": item.icon}
+        )
     return sections

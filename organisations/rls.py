@@ -28,14 +28,20 @@ POLICY_PREDICATE = (
 
 def _is_tenant_model(model) -> bool:
     field = next((f for f in model._meta.concrete_fields if f.name == "organisation"), None)
-    return field is not None and field.many_to_one and field.related_model._meta.label == "organisations.Organisation"
+    return (
+        field is not None
+        and field.many_to_one
+        and field.related_model._meta.label == "organisations.Organisation"
+    )
 
 
 def _tenant_foreign_keys(model):
     return [
         field
         for field in model._meta.concrete_fields
-        if field.many_to_one and field.name != "organisation" and _is_tenant_model(field.related_model)
+        if field.many_to_one
+        and field.name != "organisation"
+        and _is_tenant_model(field.related_model)
     ]
 
 

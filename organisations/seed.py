@@ -39,7 +39,12 @@ CLINICS = [
         "language": "en",
         "domain": "pacificphysio.example",
         "locations": [
-            ("Santa Monica", "America/Los_Angeles", "1450 Ocean Ave, Santa Monica, CA 90401", "+13105550140"),
+            (
+                "Santa Monica",
+                "America/Los_Angeles",
+                "1450 Ocean Ave, Santa Monica, CA 90401",
+                "+13105550140",
+            ),
         ],
         "customers": [
             ("Emily Johnson", "+13105550171", "emily.j@mail.example", "en"),

@@ -183,9 +183,7 @@ class TenantModel(models.Model):
         """Refuse a write outside the current organisation, or one pointing at another's row."""
         scope = _scope.get()
         if scope is None:
-            raise TenantScopeError(
-                f"Saving {type(self).__name__} with no organisation in scope"
-            )
+            raise TenantScopeError(f"Saving {type(self).__name__} with no organisation in scope")
         if self.organisation_id is None:
             if scope is PLATFORM:
                 raise TenantScopeError(f"{type(self).__name__} needs an organisation")

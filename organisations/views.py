@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 from django.db.models import Q
 from django.http import JsonResponse
@@ -165,9 +165,7 @@ def invitation(request, token):
                 )
         if user is not None:
             _start_session(request, user, found.organisation)
-            messages.success(
-                request, _("You joined %(name)s.") % {"name": found.organisation}
-            )
+            messages.success(request, _("You joined %(name)s.") % {"name": found.organisation})
             return redirect("organisations:home")
 
     wrong_email = user is not None and user.email.lower() != found.email.lower()
@@ -252,7 +250,10 @@ def invite(request):
     )
     _send_invitation(request, invitation)
     AuditEvent.record(
-        request, "invitation.sent", invitation, after={"email": invitation.email, "role": invitation.role}
+        request,
+        "invitation.sent",
+        invitation,
+        after={"email": invitation.email, "role": invitation.role},
     )
     messages.success(request, _("Invitation sent to %(email)s.") % {"email": invitation.email})
     return redirect("organisations:team")
@@ -267,7 +268,9 @@ def invitation_resend(request, invitation_id):
     invitation.sent_count += 1
     _send_invitation(request, invitation)
     AuditEvent.record(request, "invitation.resent", invitation)
-    messages.success(request, _("Invitation sent again to %(email)s.") % {"email": invitation.email})
+    messages.success(
+        request, _("Invitation sent again to %(email)s.") % {"email": invitation.email}
+    )
     return redirect("organisations:team")
 
 
@@ -288,6 +291,8 @@ def invitation_revoke(request, invitation_id):
 def _managed_membership(request, membership_id) -> Membership:
     """A member the current user may manage: admins manage everyone but owners."""
     membership = get_object_or_404(Membership.objects.select_related("user"), pk=membership_id)
+    if not request.membership.allows(Role.ADMIN):
+        raise PermissionDenied(_("Your role does not allow this."))
     if membership.role == Role.OWNER and request.membership.role != Role.OWNER:
         raise PermissionDenied(_("Only an owner can change an owner."))
     return membership
@@ -311,11 +316,16 @@ def member_role(request, membership_id):
         messages.error(request, exc.messages[0])
         return redirect("organisations:team")
     AuditEvent.record(
-        request, "membership.role_changed", membership, before={"role": before}, after={"role": role}
+        request,
+        "membership.role_changed",
+        membership,
+        before={"role": before},
+        after={"role": role},
     )
     messages.success(
         request,
-        _("%(user)s is now %(role)s.") % {"user": membership.user, "role": membership.get_role_display()},
+        _("%(user)s is now %(role)s.")
+        % {"user": membership.user, "role": membership.get_role_display()},
     )
     return redirect("organisations:team")
 
@@ -324,19 +334,17 @@ def member_role(request, membership_id):
 @require_POST
 def member_remove(request, membership_id):
     leaving = str(membership_id) == str(request.membership.pk)
-    if leaving:
-        membership = request.membership
-    elif request.membership.allows(Role.ADMIN):
-        membership = _managed_membership(request, membership_id)
-    else:
-        raise PermissionDenied(_("Your role does not allow this."))
+    membership = request.membership if leaving else _managed_membership(request, membership_id)
     try:
         membership.remove()
     except LastOwnerError as exc:
         messages.error(request, exc.messages[0])
         return redirect("organisations:team")
     AuditEvent.record(
-        request, "membership.removed", membership, before={"role": membership.role, "email": membership.user.email}
+        request,
+        "membership.removed",
+        membership,
+        before={"role": membership.role, "email": membership.user.email},
     )
     if leaving:
         request.session.pop(ACTIVE_ORGANISATION_SESSION_KEY, None)
@@ -361,7 +369,9 @@ def transfer_ownership(request, membership_id):
         before={"owner": request.user.email},
         after={"owner": other.user.email},
     )
-    messages.success(request, _("%(user)s is now an owner; you are an admin.") % {"user": other.user})
+    messages.success(
+        request, _("%(user)s is now an owner; you are an admin.") % {"user": other.user}
+    )
     return redirect("organisations:team")
 
 
@@ -547,7 +557,7 @@ def healthz(request):
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
-    except Exception as exc:  # noqa: BLE001 - any failure means unhealthy
+    except Exception as exc:
         checks["database"] = f"error: {type(exc).__name__}"
     if settings.REDIS_URL:
         checks["redis"] = "ok"
@@ -555,7 +565,7 @@ def healthz(request):
             import redis
 
             redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2).ping()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             checks["redis"] = f"error: {type(exc).__name__}"
     healthy = all(value == "ok" for value in checks.values())
     return JsonResponse(

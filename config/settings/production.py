@@ -1,4 +1,4 @@
-"""Production: PostgreSQL, Redis, HTTPS behind a proxy. Missing secrets stop the process at start."""
+"""Production: PostgreSQL, Redis, HTTPS behind a proxy. Missing secrets stop the start-up."""
 
 from django.core.exceptions import ImproperlyConfigured
 

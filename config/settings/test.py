@@ -6,7 +6,10 @@ from .base import env
 SECRET_KEY = "test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-FIELD_ENCRYPTION_KEYS = ["dGVzdC1rZXktbmV3ZXN0LTAxMjM0NTY3ODlhYmNkZWY=", "dGVzdC1rZXktb2xkZXItMDEyMzQ1Njc4OWFiY2RlZmc="]
+FIELD_ENCRYPTION_KEYS = [
+    "dGVzdC1rZXktbmV3ZXN0LTAxMjM0NTY3ODlhYmNkZWY=",
+    "dGVzdC1rZXktb2xkZXItMDEyMzQ1Njc4OWFiY2RlZmc=",
+]
 # Tasks run inline so tests see their effects; CI still exercises the Redis connection in health.
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
