@@ -119,9 +119,10 @@ def _database_scope(scope: Organisation | _Platform) -> Iterator[None]:
             yield
         finally:
             _scope.reset(token)
-        # Only reached on success: after an error the savepoint rollback restores the settings.
-        if nested:
-            _write_database_scope(previous)
+        # A rolled-back savepoint restores the settings by itself (and allows no more queries).
+        restore = nested and not connection.needs_rollback
+    if restore:
+        _write_database_scope(previous)
 
 
 @contextmanager

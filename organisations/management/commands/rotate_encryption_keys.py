@@ -14,6 +14,8 @@ def reencrypt(model) -> int:
     manager = getattr(model, "all_organisations", model._default_manager)
     names = [field.name for field in fields]
     for pk, *values in manager.values_list("pk", *names).iterator():
+        if not any(values):
+            continue
         # Values come back decrypted (with whichever key works); saving encrypts with the first.
         manager.filter(pk=pk).update(**dict(zip(names, values, strict=True)))
         count += 1
