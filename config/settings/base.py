@@ -205,3 +205,31 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
+
+# TELEPHONY
+# Where texts go, like EMAIL_BACKEND: telephony.sms.TwilioBackend (real, via the twilio SDK),
+# telephony.sms.ConsoleBackend (prints them; `make run`), telephony.sms.InMemoryBackend (tests).
+SMS_BACKEND = env("SMS_BACKEND", default="telephony.sms.ConsoleBackend")
+VAPI_API_URL = env("VAPI_API_URL", default="https://api.vapi.ai").rstrip("/")
+# Twilio waits 15 s for TwiML in all, so creating the Vapi call must give up well before that and
+# leave time to answer with the fallback <Dial>.
+VAPI_TIMEOUT_SECONDS = env.float("VAPI_TIMEOUT_SECONDS", default=6.0)
+# A Vapi custom credential holding VAPI_WEBHOOK_SECRET (bearer, X-Vapi-Secret or HMAC): transient
+# assistants name it so Vapi authenticates to us. Empty: the secret travels as an X-Vapi-Secret
+# server header of the assistant instead (see docs/telephony.md).
+VAPI_SERVER_CREDENTIAL_ID = env("VAPI_SERVER_CREDENTIAL_ID", default="")
+# HMAC-signed Vapi deliveries older than this (by their timestamp header) are refused as replays.
+VAPI_WEBHOOK_TOLERANCE_SECONDS = env.int("VAPI_WEBHOOK_TOLERANCE_SECONDS", default=300)
+TWILIO_TIMEOUT_SECONDS = env.float("TWILIO_TIMEOUT_SECONDS", default=10.0)
+# The per-number assistant configuration is cached (and dropped when its settings change); the
+# expiry bounds staleness from changes no signal reports.
+TELEPHONY_ASSISTANT_CACHE_SECONDS = env.int("TELEPHONY_ASSISTANT_CACHE_SECONDS", default=600)
+SMS_MAX_RETRIES = env.int("SMS_MAX_RETRIES", default=5)
+CELERY_BEAT_SCHEDULE["telephony-send-due-reminders"] = {
+    "task": "telephony.tasks.send_due_reminders",
+    "schedule": crontab(minute="*/5"),
+}
+CELERY_BEAT_SCHEDULE["telephony-escalate-emergencies"] = {
+    "task": "telephony.tasks.escalate_emergencies",
+    "schedule": crontab(minute="*"),
+}

@@ -21,3 +21,10 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+SMS_BACKEND = "telephony.sms.InMemoryBackend"
+VAPI_API_URL = "https://api.vapi.test"
+VAPI_API_KEY = "vapi-private-key-for-tests"
+VAPI_WEBHOOK_SECRET = "vapi-webhook-secret-for-tests"
+VAPI_SERVER_CREDENTIAL_ID = ""
+TWILIO_ACCOUNT_SID = "AC" + "0" * 32
+TWILIO_AUTH_TOKEN = "twilio-auth-token-for-tests"
