@@ -538,7 +538,8 @@ class Call(TenantModel):
         ]
 
     def __str__(self):
-        return f"{self.from_number or '?'} → {self.to_number or '?'} ({self.created_at:%Y-%m-%d %H:%M})"
+        when = f"{self.created_at:%Y-%m-%d %H:%M}"
+        return f"{self.from_number or '?'} → {self.to_number or '?'} ({when})"
 
     @property
     def is_final(self) -> bool:

@@ -85,7 +85,7 @@ class IntentFactory(TenantFactory):
         lambda: {
             "en": "We are open 9 to 5.",
             "es": "Abrimos de 9 a 5.",
-            "ru": "Мы открыты с 9 до 5.",
+            "ru": "Мы открыты с 9 до 5.",  # noqa: RUF001
         }
     )
 
