@@ -919,6 +919,19 @@ class EmergencyNotification(TenantModel):
     def is_open(self) -> bool:
         return self.status in self.OPEN
 
+    @classmethod
+    def follow_sms(cls, message: SmsMessage) -> None:
+        """Mirror the delivery of the text that carried an alert. A text that failed makes its
+        alert escalate at once instead of after the contact's timeout."""
+        alerts = cls.objects.filter(sms=message, status__in=cls.OPEN)
+        now = timezone.now()
+        if message.status == SmsMessage.Status.SENT:
+            alerts.filter(status=cls.Status.PENDING).update(status=cls.Status.SENT, sent_at=now)
+        elif message.status == SmsMessage.Status.DELIVERED:
+            alerts.update(status=cls.Status.DELIVERED, delivered_at=now)
+        elif message.status in (SmsMessage.Status.FAILED, SmsMessage.Status.UNDELIVERED):
+            alerts.update(status=cls.Status.FAILED, escalate_at=now)
+
     def incident_acknowledged(self) -> bool:
         return EmergencyNotification.objects.filter(
             incident=self.incident, status=self.Status.ACKNOWLEDGED
