@@ -97,7 +97,10 @@ def organisations_with_due_reminders(now: datetime) -> set:
     }
     disabled = {org_id for org_id, config in configured.items() if not config.sms_reminders}
     longest = max(
-        [DEFAULT_OFFSETS[0], *(max(offsets_for(c), default=timedelta(0)) for c in configured.values())]
+        [
+            DEFAULT_OFFSETS[0],
+            *(max(offsets_for(c), default=timedelta(0)) for c in configured.values()),
+        ]
     )
     upcoming = list(
         Appointment.all_organisations.filter(

@@ -1,7 +1,23 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+from organisations.navigation import NavItem
+from organisations.roles import Role
 
 
 class TelephonyConfig(AppConfig):
     name = "telephony"
+    verbose_name = _("Telephony")
     default_auto_field = "django.db.models.BigAutoField"
-    dashboard_nav = []
+    dashboard_nav = [
+        NavItem(_("Calls"), "telephony:calls", Role.VIEWER, order=20, icon="phone"),
+        NavItem(_("Phone numbers"), "telephony:phone_numbers", Role.VIEWER, "settings", 40),
+        NavItem(_("Assistant"), "telephony:assistant", Role.VIEWER, "settings", 41),
+        NavItem(_("Intents"), "telephony:intents", Role.VIEWER, "settings", 42),
+        NavItem(_("Emergency rota"), "telephony:emergency_contacts", Role.VIEWER, "settings", 43),
+    ]
+
+    def ready(self):
+        from telephony import signals
+
+        signals.connect()

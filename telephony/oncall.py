@@ -31,7 +31,9 @@ def rota(location: Location, moment: datetime | None = None) -> list[EmergencyCo
     contacts = EmergencyContact.objects.filter(active=True).filter(
         Q(location=location) | Q(location__isnull=True)
     )
-    return [contact for contact in contacts.order_by("priority", "name") if contact.is_available(local)]
+    return [
+        contact for contact in contacts.order_by("priority", "name") if contact.is_available(local)
+    ]
 
 
 @dataclass(frozen=True)
@@ -116,12 +118,12 @@ def start_transfer(
 # Emergencies
 
 
-def raise_emergency(call: Call, location: Location, *, summary: str) -> EmergencyNotification | None:
+def raise_emergency(
+    call: Call, location: Location, *, summary: str
+) -> EmergencyNotification | None:
     """Alert the first contact on call about an emergency on `call` (once per call: a second
     report of the same emergency keeps the running escalation)."""
-    running = (
-        EmergencyNotification.objects.filter(call=call).order_by("created_at").first()
-    )
+    running = EmergencyNotification.objects.filter(call=call).order_by("created_at").first()
     if running is not None:
         return running
     link = reverse("telephony:call", args=[call.pk])
@@ -171,7 +173,9 @@ def _alert(contact, *, incident, call, location, summary) -> EmergencyNotificati
         location=location,
         sms=message,
         message=summary,
-        status=EmergencyNotification.Status.FAILED if failed else EmergencyNotification.Status.PENDING,
+        status=EmergencyNotification.Status.FAILED
+        if failed
+        else EmergencyNotification.Status.PENDING,
         escalate_at=now if failed else now + timedelta(minutes=contact.escalation_minutes),
     )
 
@@ -206,7 +210,11 @@ def escalate(notification_id) -> EmergencyNotification | None:
         )
         return None
     return _alert(
-        remaining[0], incident=alert.incident, call=alert.call, location=location, summary=alert.message
+        remaining[0],
+        incident=alert.incident,
+        call=alert.call,
+        location=location,
+        summary=alert.message,
     )
 
 
@@ -240,7 +248,9 @@ def acknowledge_by_sms(from_number: str, body: str) -> EmergencyNotification | N
     organisation = current_organisation()
     sms.queue(
         from_number,
-        sms.render("emergency_acknowledged", organisation.default_language, clinic=organisation.name),
+        sms.render(
+            "emergency_acknowledged", organisation.default_language, clinic=organisation.name
+        ),
         template_key="emergency_acknowledged",
         language=organisation.default_language,
         location=alert.location,

@@ -43,11 +43,6 @@ TEMPLATES = {
         "ru": "{clinic}: сообщения о записях. Помощь по телефону {phone}. STOP — отписаться, "
         "START — подписаться снова.",
     },
-    "opted_in": {
-        "en": "{clinic}: you will get appointment texts again. {opt_out}",
-        "es": "{clinic}: volverá a recibir mensajes sobre sus citas. {opt_out}",
-        "ru": "{clinic}: вы снова будете получать сообщения о записях. {opt_out}",
-    },
     # Staff texts.
     "message_taken": {
         "en": "{clinic}: message from {caller} ({phone}): {message}",
