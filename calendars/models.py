@@ -289,9 +289,6 @@ class Appointment(TenantModel):
 
     idempotency_key = models.CharField(max_length=200, blank=True)
     reschedule_key = models.CharField(max_length=200, blank=True, editable=False)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -428,9 +425,12 @@ class CalendarConnection(TenantModel):
             fields["last_synced_at"] = timezone.now()
         self._update(**fields)
 
-    def record_error(self, message: str, *, needs_reauth: bool = False) -> None:
-        status = self.Status.NEEDS_REAUTH if needs_reauth else self.Status.ERROR
-        self._update(status=status, last_error=message[:2000], last_error_at=timezone.now())
+    def record_error(self, message: str, *, status: str | None = None) -> None:
+        """Keep the error to show on the Integrations page; `status` changes the status too."""
+        fields = {"last_error": message[:2000], "last_error_at": timezone.now()}
+        if status:
+            fields["status"] = status
+        self._update(**fields)
 
     def store_tokens(self, *, access_token: str, expires_at, refresh_token: str = "") -> None:
         self.access_token = access_token
