@@ -199,9 +199,11 @@ def record_external_booking(appointment: Appointment) -> Appointment:
     return appointment
 
 
-def move_external_booking(appointment: Appointment, new_start: datetime) -> Appointment:
+def move_external_booking(
+    appointment: Appointment, new_start: datetime, new_end: datetime | None = None
+) -> Appointment:
     """Follow a reschedule made in an external calendar (same rules as record_external_booking)."""
-    appointment.place(new_start)
+    appointment.place(new_start, end=new_end)
     save = _saver(appointment, *TIME_FIELDS)
     try:
         with transaction.atomic():

@@ -276,6 +276,7 @@ class BookingEvent:
     event_type_id: str
     appointment_id: str  # our id, when the booking was made by Frontdesk
     start: datetime | None
+    end: datetime | None
     name: str
     email: str
     phone: str
@@ -294,7 +295,7 @@ def parse_webhook(body: bytes) -> BookingEvent:
     attendees = payload.get("attendees") or [{}]
     attendee = attendees[0] if isinstance(attendees[0], dict) else {}
     metadata = payload.get("metadata") if isinstance(payload.get("metadata"), dict) else {}
-    start = payload.get("startTime")
+    start, end = payload.get("startTime"), payload.get("endTime")
     email = attendee.get("email", "")
     return BookingEvent(
         trigger=data["triggerEvent"],
@@ -303,6 +304,7 @@ def parse_webhook(body: bytes) -> BookingEvent:
         event_type_id=str(payload.get("eventTypeId") or ""),
         appointment_id=str(metadata.get(APPOINTMENT_METADATA) or ""),
         start=datetime.fromisoformat(start) if start else None,
+        end=datetime.fromisoformat(end) if end else None,
         name=attendee.get("name", ""),
         email="" if email.endswith(PLACEHOLDER_EMAIL_DOMAIN) else email,
         phone=attendee.get("phoneNumber") or payload.get("smsReminderNumber") or "",

@@ -70,12 +70,12 @@ def _flow(redirect_uri: str, **kwargs) -> Flow:
     return Flow.from_client_config(config, scopes=SCOPES, redirect_uri=redirect_uri, **kwargs)
 
 
-def authorization_url(*, state: str, redirect_uri: str) -> tuple[str, str]:
-    """Google's consent page URL and the PKCE code verifier to keep for the callback.
-    Offline access with `prompt=consent`, so Google returns a refresh token every time."""
-    flow = _flow(redirect_uri)
+def authorization_url(*, state: str, redirect_uri: str, code_verifier: str) -> str:
+    """Google's consent page, with the PKCE challenge of `code_verifier` (which the callback
+    must send back). Offline access with `prompt=consent`, so a refresh token comes every time."""
+    flow = _flow(redirect_uri, code_verifier=code_verifier)
     url, _ = flow.authorization_url(state=state, access_type="offline", prompt="consent")
-    return url, flow.code_verifier
+    return url
 
 
 def exchange_code(*, code: str, state: str, code_verifier: str, redirect_uri: str) -> Tokens:
