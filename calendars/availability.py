@@ -87,6 +87,26 @@ def merge(intervals: Iterable[Interval]) -> list[Interval]:
     return merged
 
 
+def subtract(intervals: Iterable[Interval], cuts: Iterable[Interval]) -> list[Interval]:
+    """The parts of `intervals` that no interval of `cuts` covers, merged and sorted."""
+    remaining: list[Interval] = []
+    cuts = merge(cuts)
+    for start, end in merge(intervals):
+        for cut_start, cut_end in cuts:
+            if cut_start >= end:
+                break
+            if cut_end <= start:
+                continue
+            if cut_start > start:
+                remaining.append((start, cut_start))
+            start = cut_end
+            if start >= end:
+                break
+        if start < end:
+            remaining.append((start, end))
+    return remaining
+
+
 class IntervalSet:
     """Merged intervals with a fast "does [a, b) overlap any of you?" test."""
 

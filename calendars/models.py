@@ -80,10 +80,20 @@ class Service(TenantModel):
     class Meta(TenantModel.Meta):
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(fields=["organisation", "name"], name="service_name_unique"),
-            models.CheckConstraint(condition=Q(duration__gt=0), name="service_duration_positive"),
+            models.UniqueConstraint(
+                fields=["organisation", "name"],
+                name="service_name_unique",
+                violation_error_message=_("There is already a service with this name."),
+            ),
             models.CheckConstraint(
-                condition=Q(slot_interval__gt=0), name="service_slot_interval_positive"
+                condition=Q(duration__gt=0),
+                name="service_duration_positive",
+                violation_error_message=_("The duration must be at least one minute."),
+            ),
+            models.CheckConstraint(
+                condition=Q(slot_interval__gt=0),
+                name="service_slot_interval_positive",
+                violation_error_message=_("The slot interval must be at least one minute."),
             ),
         ]
         indexes = [models.Index(fields=["organisation", "active"])]
@@ -144,6 +154,7 @@ class WorkingHours(TenantModel):
             models.CheckConstraint(
                 condition=Q(start_time__lt=models.F("end_time")),
                 name="working_hours_start_before_end",
+                violation_error_message=_("Closing time must be after opening time."),
             )
         ]
         indexes = [models.Index(fields=["organisation", "location", "weekday"])]
@@ -186,6 +197,7 @@ class Closure(TenantModel):
             models.CheckConstraint(
                 condition=Q(start_date__lte=models.F("end_date")),
                 name="closure_start_before_end",
+                violation_error_message=_("The last day cannot be before the first."),
             )
         ]
         indexes = [models.Index(fields=["organisation", "end_date"])]
@@ -289,9 +301,6 @@ class Appointment(TenantModel):
 
     idempotency_key = models.CharField(max_length=200, blank=True)
     reschedule_key = models.CharField(max_length=200, blank=True, editable=False)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -336,12 +345,15 @@ class Appointment(TenantModel):
     def local_end(self) -> datetime:
         return self.end_at.astimezone(self.location.zone)
 
-    def place(self, start: datetime, service: Service | None = None) -> None:
-        """Set the times for `start` (aware) from the service's duration and buffers."""
+    def place(
+        self, start: datetime, service: Service | None = None, end: datetime | None = None
+    ) -> None:
+        """Set the times for `start` (aware) from the service's duration and buffers; `end`
+        overrides the duration (a booking made elsewhere keeps its own length)."""
         service = service or self.service
         self.service = service
         self.start_at = start.astimezone(UTC)
-        self.end_at = self.start_at + service.length
+        self.end_at = end.astimezone(UTC) if end else self.start_at + service.length
         self.blocked_start = self.start_at - service.before
         self.blocked_end = self.end_at + service.after
 
@@ -393,6 +405,15 @@ class CalendarConnection(TenantModel):
         blank=True,
         help_text=_("Cal.com: the numeric id of the event type bookings are made for."),
     )
+    service = models.ForeignKey(
+        Service,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("service for its bookings"),
+        help_text=_("Cal.com: bookings made in Cal.com are recorded as this service."),
+    )
     last_synced_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
@@ -428,9 +449,12 @@ class CalendarConnection(TenantModel):
             fields["last_synced_at"] = timezone.now()
         self._update(**fields)
 
-    def record_error(self, message: str, *, needs_reauth: bool = False) -> None:
-        status = self.Status.NEEDS_REAUTH if needs_reauth else self.Status.ERROR
-        self._update(status=status, last_error=message[:2000], last_error_at=timezone.now())
+    def record_error(self, message: str, *, status: str | None = None) -> None:
+        """Keep the error to show on the Integrations page; `status` changes the status too."""
+        fields = {"last_error": message[:2000], "last_error_at": timezone.now()}
+        if status:
+            fields["status"] = status
+        self._update(**fields)
 
     def store_tokens(self, *, access_token: str, expires_at, refresh_token: str = "") -> None:
         self.access_token = access_token
