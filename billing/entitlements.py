@@ -26,6 +26,7 @@ from billing.models import RESTRICTED, Access, Plan, Subscription, UsageRecord, 
 from organisations.models import Invitation, Location, Membership, Organisation
 from organisations.tenancy import current_organisation, tenant_transaction
 
+DATE = "j M Y"  # as the dashboard shows dates
 ANSWER = "answer"
 FORWARD = "forward"
 # Longest a cached answer may be stale; changes we make ourselves invalidate it at once.
@@ -270,11 +271,13 @@ def banner(organisation: Organisation) -> Banner | None:
     if state.access == Access.GRACE:
         if state.grace_ends is None:
             return Banner("warning", str(FIRST_PAYMENT_NOTICE))
-        return Banner("warning", PAYMENT_FAILED_NOTICE % {"date": date_format(state.grace_ends)})
+        return Banner(
+            "warning", PAYMENT_FAILED_NOTICE % {"date": date_format(state.grace_ends, DATE)}
+        )
     if state.over_minutes_cap:
         return Banner("warning", CAP_NOTICE % {"cap": state.minutes_hard_cap})
     if state.cancel_at_period_end and state.current_period_end:
-        return Banner("info", ENDING_NOTICE % {"date": date_format(state.current_period_end)})
+        return Banner("info", ENDING_NOTICE % {"date": date_format(state.current_period_end, DATE)})
     if state.status == Subscription.Status.TRIALING and state.trial_end:
-        return Banner("info", TRIAL_NOTICE % {"date": date_format(state.trial_end)})
+        return Banner("info", TRIAL_NOTICE % {"date": date_format(state.trial_end, DATE)})
     return None
