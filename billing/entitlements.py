@@ -39,7 +39,6 @@ class AccessState:
 
     access: str
     status: str
-    is_local: bool
     trial_end: datetime | None
     grace_ends: datetime | None
     cancel_at_period_end: bool
@@ -62,7 +61,7 @@ def access_state(organisation: Organisation) -> AccessState:
     key = access_cache_key(organisation.pk)
     state = cache.get(key)
     if state is None:
-        state = _compute(organisation)
+        state = _within(organisation, _read)
         cache.set(key, state, _seconds_to_keep(state))
     return state
 
@@ -72,10 +71,6 @@ def _seconds_to_keep(state: AccessState) -> int:
         return ACCESS_CACHE_SECONDS
     left = (state.valid_until - timezone.now()).total_seconds()
     return max(1, min(ACCESS_CACHE_SECONDS, int(left)))
-
-
-def _compute(organisation: Organisation) -> AccessState:
-    return _within(organisation, _read)
 
 
 def _within(organisation: Organisation, read):
@@ -109,7 +104,6 @@ def _read(organisation: Organisation) -> AccessState:
     return AccessState(
         access=access,
         status=subscription.status,
-        is_local=subscription.is_local,
         trial_end=subscription.trial_end,
         grace_ends=subscription.grace_ends,
         cancel_at_period_end=subscription.cancel_at_period_end,
@@ -118,10 +112,6 @@ def _read(organisation: Organisation) -> AccessState:
         minutes_used=getattr(subscription, "minutes_used", 0),
         valid_until=valid_until,
     )
-
-
-def forget(organisation_id) -> None:
-    cache.delete(access_cache_key(organisation_id))
 
 
 def note_minutes_used(organisation: Organisation, minutes: int) -> None:
@@ -134,7 +124,7 @@ def note_minutes_used(organisation: Organisation, minutes: int) -> None:
 
 
 def call_handling(organisation: Organisation) -> str:
-    """ "answer", or "forward" (to the fallback number) when the organisation may not be served."""
+    """Whether to answer a call ("answer") or forward it to the fallback number ("forward")."""
     if organisation.status != Organisation.Status.ACTIVE:
         return FORWARD
     state = access_state(organisation)
