@@ -2,13 +2,22 @@
 PostgreSQL proven as the ordinary application role."""
 
 import pytest
+from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection
 
+from billing.entitlements import FORWARD, call_handling
 from billing.models import Invoice, Subscription, UsageRecord
+from billing.tests import stripe_objects as so
 from billing.tests.factories import InvoiceFactory, SubscriptionFactory, UsageRecordFactory
 from organisations.rls import POLICY_NAME
-from organisations.tenancy import CrossTenantError, TenantScopeError, tenant, tenant_transaction
+from organisations.tenancy import (
+    CrossTenantError,
+    TenantScopeError,
+    platform_transaction,
+    tenant,
+    tenant_transaction,
+)
 
 pytestmark = pytest.mark.django_db
 TENANT_MODELS = [Subscription, Invoice, UsageRecord]
@@ -74,3 +83,37 @@ def test_app_role_reads_only_the_current_organisations_rows(both, model, setting
         cursor.execute(f"SELECT count(*) FROM {table}")
         assert cursor.fetchone() == (0,)
         cursor.execute("RESET ROLE")
+
+
+@pytest.fixture
+def as_app_role(settings):
+    """The rest of the test runs as the ordinary application role, to which RLS applies."""
+    call_command("create_app_role", stdout=None)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL ROLE {connection.ops.quote_name(settings.DATABASE_APP_ROLE)}")
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("RESET ROLE")
+
+
+@pytest.mark.postgres
+def test_phone_path_sees_the_subscription_under_rls_from_any_scope(org, as_app_role):
+    with platform_transaction():
+        SubscriptionFactory(organisation=org, status="canceled")
+    assert call_handling(org) == FORWARD  # no scope at all
+    cache.clear()
+    with tenant_transaction(org):
+        assert call_handling(org) == FORWARD
+
+
+@pytest.mark.postgres
+def test_webhook_processing_works_under_rls(org, as_app_role, post_event, stripe_http):
+    with platform_transaction():
+        SubscriptionFactory(organisation=org, stripe_subscription_id="sub_1", status="active")
+    so.serve_subscription(stripe_http, so.subscription(status="past_due"))
+    assert (
+        post_event(so.event("invoice.payment_failed", so.invoice(status="open"))).status_code == 200
+    )
+    with tenant_transaction(org):
+        assert Subscription.objects.get().status == Subscription.Status.PAST_DUE
+        assert Invoice.objects.get().status == Invoice.Status.OPEN
