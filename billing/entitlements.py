@@ -21,6 +21,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import ngettext_lazy
 
 from billing.models import RESTRICTED, Access, Plan, Subscription, UsageRecord, access_cache_key
 from organisations.models import Invitation, Location, Membership, Organisation
@@ -173,18 +174,24 @@ COUNTERS = {
     "phone_number": count_phone_numbers,
 }
 
+UPGRADE = _lazy("An owner can choose a bigger plan on the Billing page.")
 REFUSALS = {
-    "member": _lazy(
-        "Your %(plan)s plan includes %(limit)s team members and you have %(count)s (pending "
-        "invitations count). An owner can choose a bigger plan on the Billing page."
+    "member": ngettext_lazy(
+        "Your %(plan)s plan includes %(limit)d team member and you have %(count)d, counting "
+        "pending invitations.",
+        "Your %(plan)s plan includes %(limit)d team members and you have %(count)d, counting "
+        "pending invitations.",
+        "limit",
     ),
-    "location": _lazy(
-        "Your %(plan)s plan includes %(limit)s locations and you have %(count)s. An owner can "
-        "choose a bigger plan on the Billing page."
+    "location": ngettext_lazy(
+        "Your %(plan)s plan includes %(limit)d location and you have %(count)d.",
+        "Your %(plan)s plan includes %(limit)d locations and you have %(count)d.",
+        "limit",
     ),
-    "phone_number": _lazy(
-        "Your %(plan)s plan includes %(limit)s phone numbers and you have %(count)s. An owner can "
-        "choose a bigger plan on the Billing page."
+    "phone_number": ngettext_lazy(
+        "Your %(plan)s plan includes %(limit)d phone number and you have %(count)d.",
+        "Your %(plan)s plan includes %(limit)d phone numbers and you have %(count)d.",
+        "limit",
     ),
 }
 
@@ -202,7 +209,8 @@ def refusal(resource: str, organisation: Organisation) -> str | None:
         count, limit = usage_of(organisation, plan, resource)
         if limit is None or count < limit:
             return None
-        return REFUSALS[resource] % {"plan": plan.name, "limit": limit, "count": count}
+        reason = REFUSALS[resource] % {"plan": plan.name, "limit": limit, "count": count}
+        return f"{reason} {UPGRADE}"
 
     return _within(organisation, check)
 

@@ -188,7 +188,7 @@ def test_member_limit_counts_pending_invitations(org, owner, small_plan):
 def test_location_limit(org, small_plan):
     with tenant(org):
         message = entitlements.refusal_for_new_location(org)
-    assert "1 locations" in message
+    assert "1 location and" in message
 
 
 def test_phone_number_limit(org, small_plan, monkeypatch):
@@ -197,7 +197,7 @@ def test_phone_number_limit(org, small_plan, monkeypatch):
         assert entitlements.refusal_for_new_phone_number(org) is None
     monkeypatch.setitem(entitlements.COUNTERS, "phone_number", lambda organisation: 1)
     with tenant(org):
-        assert "1 phone numbers" in entitlements.refusal_for_new_phone_number(org)
+        assert "1 phone number and" in entitlements.refusal_for_new_phone_number(org)
 
 
 def test_unlimited_plan_refuses_nothing(org, owner):
@@ -213,7 +213,9 @@ def test_unlimited_plan_refuses_nothing(org, owner):
 def test_without_a_subscription_the_default_plan_applies(org, settings):
     settings.BILLING_DEFAULT_PLAN = "trial"
     with tenant(org):
-        assert "Free trial plan includes 1 locations" in entitlements.refusal_for_new_location(org)
+        assert "Free trial plan includes 1 location and" in entitlements.refusal_for_new_location(
+            org
+        )
     PlanFactory(code="trial", name="Starter trial", locations=3)
     with tenant(org):
         assert entitlements.refusal_for_new_location(org) is None
@@ -245,7 +247,7 @@ def test_adding_a_location_beyond_the_plan_is_refused_with_the_reason(
         {"name": "Islington", "timezone": "Europe/London"},
         follow=True,
     )
-    assert "Small plan includes 1 locations" in response.content.decode()
+    assert "Small plan includes 1 location and" in response.content.decode()
     with tenant(org):
         assert Location.objects.count() == 1
 
