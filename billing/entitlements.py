@@ -21,11 +21,13 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import ngettext_lazy
 
 from billing.models import RESTRICTED, Access, Plan, Subscription, UsageRecord, access_cache_key
 from organisations.models import Invitation, Location, Membership, Organisation
 from organisations.tenancy import current_organisation, tenant_transaction
 
+DATE = "j M Y"  # as the dashboard shows dates
 ANSWER = "answer"
 FORWARD = "forward"
 # Longest a cached answer may be stale; changes we make ourselves invalidate it at once.
@@ -38,7 +40,6 @@ class AccessState:
 
     access: str
     status: str
-    is_local: bool
     trial_end: datetime | None
     grace_ends: datetime | None
     cancel_at_period_end: bool
@@ -61,7 +62,7 @@ def access_state(organisation: Organisation) -> AccessState:
     key = access_cache_key(organisation.pk)
     state = cache.get(key)
     if state is None:
-        state = _compute(organisation)
+        state = _within(organisation, _read)
         cache.set(key, state, _seconds_to_keep(state))
     return state
 
@@ -71,10 +72,6 @@ def _seconds_to_keep(state: AccessState) -> int:
         return ACCESS_CACHE_SECONDS
     left = (state.valid_until - timezone.now()).total_seconds()
     return max(1, min(ACCESS_CACHE_SECONDS, int(left)))
-
-
-def _compute(organisation: Organisation) -> AccessState:
-    return _within(organisation, _read)
 
 
 def _within(organisation: Organisation, read):
@@ -108,7 +105,6 @@ def _read(organisation: Organisation) -> AccessState:
     return AccessState(
         access=access,
         status=subscription.status,
-        is_local=subscription.is_local,
         trial_end=subscription.trial_end,
         grace_ends=subscription.grace_ends,
         cancel_at_period_end=subscription.cancel_at_period_end,
@@ -117,10 +113,6 @@ def _read(organisation: Organisation) -> AccessState:
         minutes_used=getattr(subscription, "minutes_used", 0),
         valid_until=valid_until,
     )
-
-
-def forget(organisation_id) -> None:
-    cache.delete(access_cache_key(organisation_id))
 
 
 def note_minutes_used(organisation: Organisation, minutes: int) -> None:
@@ -133,7 +125,7 @@ def note_minutes_used(organisation: Organisation, minutes: int) -> None:
 
 
 def call_handling(organisation: Organisation) -> str:
-    """ "answer", or "forward" (to the fallback number) when the organisation may not be served."""
+    """Whether to answer a call ("answer") or forward it to the fallback number ("forward")."""
     if organisation.status != Organisation.Status.ACTIVE:
         return FORWARD
     state = access_state(organisation)
@@ -182,18 +174,24 @@ COUNTERS = {
     "phone_number": count_phone_numbers,
 }
 
+UPGRADE = _lazy("An owner can choose a bigger plan on the Billing page.")
 REFUSALS = {
-    "member": _lazy(
-        "Your %(plan)s plan includes %(limit)s team members and you have %(count)s (pending "
-        "invitations count). An owner can choose a bigger plan on the Billing page."
+    "member": ngettext_lazy(
+        "Your %(plan)s plan includes %(limit)d team member and you have %(count)d, counting "
+        "pending invitations.",
+        "Your %(plan)s plan includes %(limit)d team members and you have %(count)d, counting "
+        "pending invitations.",
+        "limit",
     ),
-    "location": _lazy(
-        "Your %(plan)s plan includes %(limit)s locations and you have %(count)s. An owner can "
-        "choose a bigger plan on the Billing page."
+    "location": ngettext_lazy(
+        "Your %(plan)s plan includes %(limit)d location and you have %(count)d.",
+        "Your %(plan)s plan includes %(limit)d locations and you have %(count)d.",
+        "limit",
     ),
-    "phone_number": _lazy(
-        "Your %(plan)s plan includes %(limit)s phone numbers and you have %(count)s. An owner can "
-        "choose a bigger plan on the Billing page."
+    "phone_number": ngettext_lazy(
+        "Your %(plan)s plan includes %(limit)d phone number and you have %(count)d.",
+        "Your %(plan)s plan includes %(limit)d phone numbers and you have %(count)d.",
+        "limit",
     ),
 }
 
@@ -211,7 +209,8 @@ def refusal(resource: str, organisation: Organisation) -> str | None:
         count, limit = usage_of(organisation, plan, resource)
         if limit is None or count < limit:
             return None
-        return REFUSALS[resource] % {"plan": plan.name, "limit": limit, "count": count}
+        reason = REFUSALS[resource] % {"plan": plan.name, "limit": limit, "count": count}
+        return f"{reason} {UPGRADE}"
 
     return _within(organisation, check)
 
@@ -270,11 +269,13 @@ def banner(organisation: Organisation) -> Banner | None:
     if state.access == Access.GRACE:
         if state.grace_ends is None:
             return Banner("warning", str(FIRST_PAYMENT_NOTICE))
-        return Banner("warning", PAYMENT_FAILED_NOTICE % {"date": date_format(state.grace_ends)})
+        return Banner(
+            "warning", PAYMENT_FAILED_NOTICE % {"date": date_format(state.grace_ends, DATE)}
+        )
     if state.over_minutes_cap:
         return Banner("warning", CAP_NOTICE % {"cap": state.minutes_hard_cap})
     if state.cancel_at_period_end and state.current_period_end:
-        return Banner("info", ENDING_NOTICE % {"date": date_format(state.current_period_end)})
+        return Banner("info", ENDING_NOTICE % {"date": date_format(state.current_period_end, DATE)})
     if state.status == Subscription.Status.TRIALING and state.trial_end:
-        return Banner("info", TRIAL_NOTICE % {"date": date_format(state.trial_end)})
+        return Banner("info", TRIAL_NOTICE % {"date": date_format(state.trial_end, DATE)})
     return None

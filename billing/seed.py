@@ -3,6 +3,7 @@ and a month of call minutes. Stripe ids are made up (`*_demo_*`): with a real St
 enter real price ids on the plans in the admin."""
 
 from datetime import timedelta
+from decimal import Decimal
 
 from django.utils import timezone
 
@@ -26,8 +27,8 @@ PLANS = [
         "description": "One clinic, one number.",
         "stripe_price_id": "price_demo_starter",
         "stripe_metered_price_id": "price_demo_starter_minutes",
-        "monthly_price": "49.00",
-        "minute_price": "0.1500",
+        "monthly_price": Decimal("49.00"),
+        "minute_price": Decimal("0.1500"),
         "included_minutes": 300,
         "seats": 5,
         "phone_numbers": 1,
@@ -41,8 +42,8 @@ PLANS = [
         "description": "Several locations, calendars and outbound calls.",
         "stripe_price_id": "price_demo_growth",
         "stripe_metered_price_id": "price_demo_growth_minutes",
-        "monthly_price": "149.00",
-        "minute_price": "0.1200",
+        "monthly_price": Decimal("149.00"),
+        "minute_price": Decimal("0.1200"),
         "included_minutes": 1500,
         "seats": 20,
         "phone_numbers": 5,
@@ -58,8 +59,8 @@ PLANS = [
         "description": "No limits on team, numbers or locations.",
         "stripe_price_id": "price_demo_group",
         "stripe_metered_price_id": "price_demo_group_minutes",
-        "monthly_price": "449.00",
-        "minute_price": "0.1000",
+        "monthly_price": Decimal("449.00"),
+        "minute_price": Decimal("0.1000"),
         "included_minutes": 6000,
         "feature_calcom": True,
         "feature_outbound_calls": True,

@@ -231,8 +231,9 @@ def verify_event(body: bytes, signature: str | None) -> Event:
     except (stripe.SignatureVerificationError, UnicodeDecodeError) as exc:
         # A body that is not UTF-8 cannot be verified, so it is unauthenticated rather than bad.
         raise InvalidSignature(str(exc)) from exc
-    except ValueError as exc:
-        raise MalformedEvent(str(exc)) from exc
+    except Exception as exc:
+        # Verified, but the SDK could not build an event from it (not JSON, not an object...).
+        raise MalformedEvent(f"{type(exc).__name__}: {exc}") from exc
     return parse_event(body)
 
 

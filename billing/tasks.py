@@ -101,7 +101,7 @@ def enforce_billing_access() -> int:
     trial over) or by Stripe, and let `apply_billing_access` decide and tell their owners."""
     now = timezone.now()
     with platform_transaction():
-        unpaid = Subscription.all_organisations.filter(restricted_at__isnull=True).exclude(
+        not_active = Subscription.all_organisations.filter(restricted_at__isnull=True).exclude(
             status=Subscription.Status.ACTIVE
         )
         trial_over = (
@@ -112,7 +112,7 @@ def enforce_billing_access() -> int:
             .exclude(pk__in=Subscription.all_organisations.values("organisation_id"))
             .values_list("pk", flat=True)
         )
-        organisation_ids = {*unpaid.values_list("organisation_id", flat=True), *trial_over}
+        organisation_ids = {*not_active.values_list("organisation_id", flat=True), *trial_over}
         for organisation_id in organisation_ids:
             apply_billing_access.delay_on_commit(organisation_id=str(organisation_id))
     return len(organisation_ids)

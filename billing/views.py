@@ -7,6 +7,7 @@ from django.http import HttpResponseBadRequest, HttpResponseForbidden, JsonRespo
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -25,13 +26,13 @@ from organisations.roles import Role, role_required
 logger = logging.getLogger(__name__)
 
 RESOURCES = [
-    ("member", _("Team members (with pending invitations)")),
-    ("phone_number", _("Phone numbers")),
-    ("location", _("Locations")),
+    ("member", _lazy("Team members (with pending invitations)")),
+    ("phone_number", _lazy("Phone numbers")),
+    ("location", _lazy("Locations")),
 ]
 CHECKOUT_MESSAGES = {
-    "success": _("Thank you. Your subscription shows here as soon as Stripe confirms it."),
-    "canceled": _("Checkout was cancelled; nothing was charged."),
+    "success": _lazy("Thank you. Your subscription shows here as soon as Stripe confirms it."),
+    "canceled": _lazy("Checkout was cancelled; nothing was charged."),
 }
 
 

@@ -20,7 +20,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from billing import stripe as stripe_api
-from billing.entitlements import PAYMENT_FAILED_NOTICE
+from billing.entitlements import DATE, PAYMENT_FAILED_NOTICE
 from billing.models import Invoice, Plan, StripeEvent, Subscription
 from billing.notify import notify_owners
 from organisations.models import Notification, Organisation
@@ -175,7 +175,7 @@ def on_invoice(event: stripe_api.Event, organisation: Organisation) -> None:
         notify_owners(
             organisation,
             title=_("Payment failed"),
-            body=PAYMENT_FAILED_NOTICE % {"date": date_format(subscription.grace_ends)},
+            body=PAYMENT_FAILED_NOTICE % {"date": date_format(subscription.grace_ends, DATE)},
             level=Notification.Level.ERROR,
         )
 
