@@ -57,7 +57,8 @@ def _text(appointment: Appointment, template_key: str, key: str, **extra) -> Sms
 def confirm(appointment: Appointment, change: str) -> SmsMessage | None:
     """calendars.signals.appointment_changed receiver: text the customer about the change.
 
-    The signal is sent on commit, outside any tenant transaction, so this opens its own.
+    calendars sends the signal after the booking commits, inside a fresh tenant transaction;
+    opening the organisation's transaction here again keeps this callable from anywhere.
     """
     if change not in CHANGES:
         return None

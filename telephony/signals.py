@@ -10,8 +10,9 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
 from calendars.models import Closure, Service, ServiceLocation, WorkingHours
+from calendars.signals import appointment_changed
 from organisations.models import Location, Organisation
-from telephony import assistant, integrations
+from telephony import appointment_texts, assistant
 from telephony.models import AssistantSettings, CustomVoice, Intent, PhoneNumber, VoiceAgent
 
 SNAPSHOT_SOURCES = [
@@ -41,9 +42,7 @@ def _forget_catalogue(sender, instance, **kwargs):
 
 
 def _appointment_changed(sender, appointment, change, **kwargs):
-    from telephony.appointment_texts import confirm
-
-    confirm(appointment, change)
+    appointment_texts.confirm(appointment, change)
 
 
 def connect() -> None:
@@ -54,8 +53,4 @@ def connect() -> None:
     post_save.connect(_forget_organisation, sender=Organisation, dispatch_uid="telephony.org")
     for signal in (post_save, post_delete):
         signal.connect(_forget_catalogue, sender=VoiceAgent, dispatch_uid=f"telephony.{signal}")
-    calendar_signals = integrations.calendar_signals()
-    if calendar_signals is not None:
-        calendar_signals.appointment_changed.connect(
-            _appointment_changed, dispatch_uid="telephony.confirm_appointment"
-        )
+    appointment_changed.connect(_appointment_changed, dispatch_uid="telephony.confirm_appointment")

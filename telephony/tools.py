@@ -6,8 +6,8 @@ to the model as the tool call's `error`; anything unexpected is logged and answe
 generic error, never an HTTP error (Vapi ignores tool answers that are not HTTP 200).
 
 Dates are resolved here, in the location's time zone. Bookings go through calendars.booking,
-which re-checks the slot inside the transaction that inserts; the idempotency key is the tool
-call id, so a repeated tool call never books twice.
+which re-checks the slot inside the transaction that inserts (and PostgreSQL refuses overlaps);
+the idempotency key is the call and tool call id, so a repeated tool call never books twice.
 """
 
 from __future__ import annotations
@@ -23,12 +23,12 @@ from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
 
-from calendars import availability
+from calendars import availability, booking
 from calendars.models import Appointment, Service
 from organisations.models import Customer, Location, Notification
 from organisations.phone import normalise_phone
 from organisations.tenancy import current_organisation
-from telephony import integrations, oncall, sms
+from telephony import oncall, sms
 from telephony.dates import DateNotUnderstood, resolve_date, resolve_time, spoken_day, spoken_time
 from telephony.models import AssistantSettings, Call, CallAppointment, CallTransfer
 
@@ -217,15 +217,6 @@ def _alternatives(context: ToolContext, service: Service, around: datetime, slot
     return f"The nearest free times are {_slots_sentence(context, slots)}."
 
 
-def _booking_module():
-    module = integrations.calendar_booking()
-    if module is None:
-        raise ToolError(
-            "Booking by phone is not available yet. Take a message so the team can book it."
-        )
-    return module
-
-
 def _idempotency_key(context: ToolContext) -> str:
     return f"call:{context.call.pk}:{context.tool_call_id}"[:200]
 
@@ -345,7 +336,6 @@ def check_availability(context: ToolContext, args: dict) -> str:
     required=("date", "time", "name"),
 )
 def book_appointment(context: ToolContext, args: dict) -> str:
-    booking = _booking_module()
     _bookings_allowed(context)
     service = _service(context, _text(args, "service"))
     start = _moment(
@@ -398,7 +388,6 @@ def book_appointment(context: ToolContext, args: dict) -> str:
     required=("new_date", "new_time"),
 )
 def reschedule_appointment(context: ToolContext, args: dict) -> str:
-    booking = _booking_module()
     _bookings_allowed(context)
     appointment = _callers_appointment(context, _text(args, "current_date"))
     new_start = _moment(
@@ -414,6 +403,8 @@ def reschedule_appointment(context: ToolContext, args: dict) -> str:
     except booking.SlotUnavailable as exc:
         alternatives = _alternatives(context, appointment.service, new_start, exc.alternatives)
         return f"Sorry, {_when(context, new_start)} is not free. {alternatives}"
+    except booking.InvalidTransition as exc:
+        raise ToolError(f"That appointment cannot be moved: {exc}") from exc
     moved = moved or appointment
     _link(context, moved, CallAppointment.Action.RESCHEDULED, Call.Outcome.RESCHEDULED)
     return f"Moved {before} to {_when(context, new_start)}."
@@ -427,10 +418,12 @@ def reschedule_appointment(context: ToolContext, args: dict) -> str:
     },
 )
 def cancel_appointment(context: ToolContext, args: dict) -> str:
-    booking = _booking_module()
     appointment = _callers_appointment(context, _text(args, "date"))
     words = _appointment_words(context, appointment)
-    booking.cancel_appointment(appointment, reason=_text(args, "reason", limit=300))
+    try:
+        booking.cancel_appointment(appointment, reason=_text(args, "reason", limit=300))
+    except booking.InvalidTransition as exc:
+        raise ToolError(f"That appointment cannot be cancelled: {exc}") from exc
     _link(context, appointment, CallAppointment.Action.CANCELLED, Call.Outcome.CANCELLED)
     return f"Cancelled {words}."
 
