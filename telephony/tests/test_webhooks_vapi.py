@@ -150,7 +150,8 @@ def test_assistant_request_returns_a_transient_assistant_for_the_called_number(c
     assert {"type": "transferCall"} in assistant["model"]["tools"]
     prompt = assistant["model"]["messages"][0]["content"]
     local_now = timezone.now().astimezone(clinic.location.zone)
-    assert local_now.strftime("%Y") in prompt and "Europe/London" in prompt
+    assert local_now.strftime("%Y") in prompt
+    assert "Europe/London" in prompt
     assert "There is parking behind the clinic." in prompt
     assert "Check-up (30 min)" in prompt
     assert assistant["firstMessage"].startswith("Hello")
@@ -274,7 +275,8 @@ def test_tool_calls_answer_in_order_with_ids_echoed(client, clinic, string_argum
     assert response.status_code == 200
     results = response.json()["results"]
     assert [r["toolCallId"] for r in results] == ["call_AbC123", "call_XyZ789"]
-    assert "9:00" in results[0]["result"] and "are free for Check-up" in results[0]["result"]
+    assert "9:00" in results[0]["result"]
+    assert "are free for Check-up" in results[0]["result"]
     assert "\n" not in results[0]["result"]
     assert results[1]["result"].startswith("Bright") or "returning patient" in results[1]["result"]
     call = _calls(clinic.org).get()
@@ -525,7 +527,8 @@ def test_a_failed_delivery_can_be_replayed_from_the_admin(client, clinic, monkey
     monkeypatch.setitem(events.VAPI_HANDLERS, "end-of-call-report", _explode)
     assert payloads.post_vapi(client, report).status_code == 200
     delivery = WebhookDelivery.objects.get(kind="end-of-call-report")
-    assert delivery.error and delivery.processed_at is None
+    assert delivery.error
+    assert delivery.processed_at is None
     assert not _calls(clinic.org).get().is_final
 
     monkeypatch.setitem(events.VAPI_HANDLERS, "end-of-call-report", original)
@@ -538,7 +541,8 @@ def test_a_failed_delivery_can_be_replayed_from_the_admin(client, clinic, monkey
     )
     assert response.status_code == 200
     delivery.refresh_from_db()
-    assert delivery.processed_at is not None and delivery.error == ""
+    assert delivery.processed_at is not None
+    assert delivery.error == ""
     assert delivery.attempts == 2
     assert _calls(clinic.org).get().is_final
 
