@@ -177,6 +177,7 @@ def _alert(contact, *, incident, call, location, summary) -> EmergencyNotificati
         if failed
         else EmergencyNotification.Status.PENDING,
         escalate_at=now if failed else now + timedelta(minutes=contact.escalation_minutes),
+        created_at=now,
     )
 
 

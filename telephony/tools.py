@@ -438,19 +438,25 @@ def find_customer(context: ToolContext, args: dict) -> str:
     if not phone:
         return "The caller's number is withheld, so they cannot be looked up; ask for their name."
     customer = Customer.objects.filter(phone=phone).first()
-    if customer is None:
-        return "There is no patient record for this number: treat them as a new patient."
     upcoming = list(
         Appointment.objects.select_related("service")
         .filter(
-            Q(customer=customer) | Q(phone=phone),
+            Q(customer=customer) | Q(phone=phone) if customer else Q(phone=phone),
             status__in=Appointment.OPEN,
             start_at__gt=context.now,
         )
         .order_by("start_at")[:3]
     )
-    who = customer.name or "A returning patient with no name on file"
-    language = customer.get_preferred_language_display()
+    # Every caller gets a customer record when the call starts: one first seen on this very call,
+    # with no name and nothing booked, is a new patient.
+    seen_before = customer is not None and (
+        customer.name
+        or (customer.first_contact_at and customer.first_contact_at < context.call.created_at)
+    )
+    if not seen_before and not upcoming:
+        return "There is no patient record for this number: treat them as a new patient."
+    who = customer.name if customer and customer.name else "A patient with no name on file"
+    language = customer.get_preferred_language_display() if customer else "unknown language"
     booked = (
         f" Upcoming: {'; '.join(_appointment_words(context, a) for a in upcoming)}."
         if upcoming
