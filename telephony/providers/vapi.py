@@ -502,3 +502,94 @@ def create_call(
     if not twiml:
         raise PermanentProviderError("Vapi returned no TwiML for the call", provider=PROVIDER)
     return CreatedCall(id=str(data.get("id") or ""), twiml=str(twiml))
+
+
+# ---------------------------------------------------------------------------------------------
+# Simulated server messages (manage.py simulate_call drives our own webhook with these)
+
+
+def simulated_message(
+    message_type: str,
+    *,
+    call_id: str,
+    number: str,
+    number_id: str,
+    caller: str,
+    metadata: dict | None = None,
+    **fields,
+) -> dict:
+    """A server message as Vapi sends it for an inbound phone call."""
+    message = {
+        "type": message_type,
+        "timestamp": int(time.time() * 1000),
+        "call": {
+            "id": call_id,
+            "type": "inboundPhoneCall",
+            "phoneNumberId": number_id,
+            "phoneCallProvider": "twilio",
+            "customer": {"number": caller},
+        },
+        "phoneNumber": {"id": number_id, "number": number},
+        "customer": {"number": caller},
+        **fields,
+    }
+    if metadata:
+        message["assistant"] = {"metadata": metadata}
+    return {"message": message}
+
+
+def simulated_tool_calls(calls: list[tuple[str, str, dict]], **common) -> dict:
+    """A tool-calls message; `calls` are (tool call id, function name, arguments)."""
+    tool_call_list = [
+        {
+            "id": call_id,
+            "type": "function",
+            "function": {"name": name, "arguments": json.dumps(args)},
+        }
+        for call_id, name, args in calls
+    ]
+    return simulated_message(
+        "tool-calls",
+        toolCallList=tool_call_list,
+        toolWithToolCallList=[
+            {"type": "function", "function": {"name": c["function"]["name"]}, "toolCall": c}
+            for c in tool_call_list
+        ],
+        **common,
+    )
+
+
+def simulated_report(
+    *,
+    started: datetime,
+    ended: datetime,
+    lines: list[tuple[str, str, float]],
+    summary: str,
+    **common,
+) -> dict:
+    """An end-of-call report; `lines` are (role: "assistant" | "caller", text, seconds from
+    start)."""
+    roles = {"assistant": "bot", "caller": "user"}
+    messages = [
+        {
+            "role": roles[role],
+            "message": text,
+            "time": int((started.timestamp() + offset) * 1000),
+            "endTime": int((started.timestamp() + offset + 2) * 1000),
+            "secondsFromStart": offset,
+        }
+        for role, text, offset in lines
+    ]
+    return simulated_message(
+        "end-of-call-report",
+        endedReason="customer-ended-call",
+        startedAt=started.isoformat(),
+        endedAt=ended.isoformat(),
+        cost=0,
+        artifact={
+            "messages": messages,
+            "transcript": "\n".join(f"{role}: {text}" for role, text, _ in lines),
+        },
+        analysis={"summary": summary, "successEvaluation": "true"},
+        **common,
+    )
