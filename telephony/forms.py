@@ -55,6 +55,11 @@ class PhoneNumberForm(TenantModelForm):
             "fallback_number",
         ]
 
+    def _get_validation_exclusions(self):
+        # Saving a primary number demotes the current one (PhoneNumber.save), so "one primary
+        # number" is not a form error; the number's own uniqueness is still checked.
+        return {*super()._get_validation_exclusions(), "organisation"}
+
 
 class TelephonySettingsForm(TenantModelForm):
     twilio_auth_token = forms.CharField(

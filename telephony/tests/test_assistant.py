@@ -39,7 +39,10 @@ def test_open_and_closed_use_their_greeting_and_rules(clinic):
         clinic.settings.save()
     day = build(clinic, TUESDAY_10)
     night = build(clinic, TUESDAY_22)
-    assert day.first_message == "Hello, thank you for calling Bright Smile Dental. How can I help you today?"
+    assert (
+        day.first_message
+        == "Hello, thank you for calling Bright Smile Dental. How can I help you today?"
+    )
     assert night.first_message.startswith("Hello, you've reached Bright Smile Dental. We're closed")
     assert "is OPEN right now" in day.system_prompt
     assert "is CLOSED right now" in night.system_prompt
@@ -69,7 +72,10 @@ def test_the_prompt_carries_intents_per_language_and_the_emergency_number(clinic
     )
     IntentFactory(organisation=clinic.org, name="Old", active=False)
     prompt = build(clinic, TUESDAY_10).system_prompt
-    assert '- Hours: answer it. Callers say things like "When are you open?". Answer: (en) 9 to 5.' in prompt
+    assert (
+        '- Hours: answer it. Callers say things like "When are you open?". Answer: (en) 9 to 5.'
+        in prompt
+    )
     assert "(es) De 9 a 5." in prompt
     assert "Old" not in prompt
     assert "call 999 now" in prompt
