@@ -125,7 +125,10 @@ class Command(BaseCommand):
             headers=headers,
         )
         if response.status_code != 200:
-            raise CommandError(f"{payload['message']['type']}: HTTP {response.status_code}")
+            hint = " (is the host of PUBLIC_BASE_URL in ALLOWED_HOSTS?)" * (
+                response.status_code == 400
+            )
+            raise CommandError(f"{payload['message']['type']}: HTTP {response.status_code}{hint}")
         return response.json()
 
     def tool(self, common: dict, name: str, arguments: dict) -> str:
