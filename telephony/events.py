@@ -176,7 +176,7 @@ def _call_id(message: vapi.ServerMessage) -> str:
 def ensure_call(message: vapi.ServerMessage, number: PhoneNumber) -> Call:
     """The call a Vapi message is about, locked for the update; created if we never saw it (an
     event can arrive before, or without, the assistant-request)."""
-    calls = Call.objects.select_for_update().select_related("customer", "location")
+    calls = Call.objects.select_for_update(of=("self",)).select_related("customer", "location")
     our_id = _uuid(message.metadata.get("call_id"))
     call = calls.filter(pk=our_id).first() if our_id else None
     if call is None:

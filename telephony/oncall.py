@@ -184,7 +184,7 @@ def _alert(contact, *, incident, call, location, summary) -> EmergencyNotificati
 def escalate(notification_id) -> EmergencyNotification | None:
     """The alert was not acknowledged in time: alert the next contact on call (once)."""
     alert = (
-        EmergencyNotification.objects.select_for_update()
+        EmergencyNotification.objects.select_for_update(of=("self",))
         .select_related("location", "call")
         .filter(pk=notification_id, escalated_at__isnull=True)
         .first()

@@ -64,7 +64,7 @@ def _grow(clinic):
             location=clinic.location,
             service=clinic.service,
             start_at=datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-            + timedelta(days=1 + n % 5, hours=n % 7),
+            + timedelta(days=1 + n // 8, hours=n % 8),
         )
     for n in range(15):
         IntentFactory(organisation=clinic.org, name=f"Intent {n}")
