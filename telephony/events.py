@@ -126,7 +126,8 @@ def handle_vapi(message: vapi.ServerMessage, number: PhoneNumber | None) -> dict
     handler = VAPI_HANDLERS.get(message.type)
     if handler is None:
         return {}
-    if number is None:
+    about_a_call = message.call_id or _uuid(message.metadata.get("call_id"))
+    if number is None or not (about_a_call or message.type == "assistant-request"):
         return _unrouted(message)
     with tenant_transaction(number.organisation):
         return handler(message, number)
@@ -429,10 +430,12 @@ def twilio_voice(params, number: PhoneNumber | None) -> Outcome:
     if number is None:
         return _twiml(twilio.say_and_hang_up(assistant.NOT_IN_SERVICE))
     with tenant_transaction(number.organisation):
+        # Twilio retries a voice webhook whose answer it never got: keep the same call row.
+        seen = Call.objects.filter(twilio_call_sid=request.call_sid).first()
         decision = assistant.answer_call(
             number,
-            provider=Call.Provider.TWILIO,
-            provider_call_id=request.call_sid,
+            provider=seen.provider if seen else Call.Provider.TWILIO,
+            provider_call_id=seen.provider_call_id if seen else request.call_sid,
             caller=request.from_number,
             twilio_call_sid=request.call_sid,
         )

@@ -270,3 +270,15 @@ def test_undelivered_emergency_texts_escalate_at_once(client, clinic):
     assert (text.status, text.error_code) == ("undelivered", "30003")
     assert alert.status == EmergencyNotification.Status.FAILED
     assert alert.escalate_at is not None
+
+
+@responses.activate
+def test_a_retried_voice_webhook_keeps_one_call(client, clinic):
+    responses.post(VAPI_CALL, json=payloads.vapi_created_call("first-vapi-call"), status=201)
+    responses.post(VAPI_CALL, json=payloads.vapi_created_call("second-vapi-call"), status=201)
+    params = payloads.voice_params(clinic.number.number)
+    payloads.post_twilio(client, VOICE, params)
+    response = payloads.post_twilio(client, VOICE, params)
+    assert b"second-vapi-call" in response.content
+    call = Call.all_organisations.get()
+    assert call.provider_call_id == "second-vapi-call"

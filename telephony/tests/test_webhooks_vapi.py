@@ -549,3 +549,14 @@ def test_a_failed_delivery_can_be_replayed_from_the_admin(client, clinic, monkey
 
 def _explode(message, number):
     raise RuntimeError("worker died")
+
+
+def test_messages_about_no_call_create_nothing(client, clinic):
+    message = payloads.vapi_message("hang", number=clinic.number)
+    del message["message"]["call"]
+    assert payloads.post_vapi(client, message).json() == {}
+    tools = payloads.tool_calls(clinic.number, [("t1", "find_customer", {})])
+    del tools["message"]["call"]
+    (result,) = payloads.post_vapi(client, tools).json()["results"]
+    assert "not connected" in result["error"]
+    assert not Call.all_organisations.exists()
