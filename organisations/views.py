@@ -17,6 +17,7 @@ from organisations import limits
 from organisations.emails import send_invitation_email
 from organisations.forms import (
     AcceptInvitationSignupForm,
+    ApiKeyForm,
     CustomerForm,
     InvitationForm,
     LocationForm,
@@ -27,6 +28,7 @@ from organisations.forms import (
 )
 from organisations.middleware import ACTIVE_ORGANISATION_SESSION_KEY
 from organisations.models import (
+    ApiKey,
     AuditEvent,
     Customer,
     Invitation,
@@ -544,6 +546,37 @@ def notifications_read_all(request):
     Notification.for_user(request.user).filter(read_at__isnull=True).update(read_at=timezone.now())
     messages.success(request, _("All notifications marked as read."))
     return redirect("organisations:notifications")
+
+
+@role_required(Role.ADMIN)
+def api_keys(request):
+    form = ApiKeyForm(request.POST or None, creator=request.membership)
+    new_key = None
+    if request.method == "POST" and form.is_valid():
+        key = ApiKey(
+            name=form.cleaned_data["name"], role=form.cleaned_data["role"], created_by=request.user
+        )
+        new_key = key.issue()
+        key.save()
+        AuditEvent.record(request, "api_key.created", key, after={"role": key.role})
+        form = ApiKeyForm(creator=request.membership)
+    return render(
+        request,
+        "organisations/api_keys.html",
+        {"keys": ApiKey.objects.select_related("created_by"), "form": form, "new_key": new_key},
+        status=400 if form.errors else 200,
+    )
+
+
+@role_required(Role.ADMIN)
+@require_POST
+def api_key_revoke(request, key_id):
+    key = get_object_or_404(ApiKey.objects, pk=key_id, revoked_at__isnull=True)
+    key.revoked_at = timezone.now()
+    key.save(update_fields=["revoked_at"])
+    AuditEvent.record(request, "api_key.revoked", key)
+    messages.success(request, _("%(name)s revoked: it stops working now.") % {"name": key.name})
+    return redirect("organisations:api_keys")
 
 
 # ---------------------------------------------------------------------------------------------
