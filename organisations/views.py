@@ -14,6 +14,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from organisations import limits
+from organisations.csv_export import csv_response
+from organisations.customer_data import erase_customer, export_customer
 from organisations.emails import send_invitation_email
 from organisations.forms import (
     AcceptInvitationSignupForm,
@@ -39,8 +41,10 @@ from organisations.models import (
     Notification,
     Organisation,
     User,
+    client_ip,
 )
 from organisations.pagination import paginate
+from organisations.panels import render_panels
 from organisations.roles import ROLE_HELP, Role, role_required
 from organisations.tenancy import platform_transaction, tenant_transaction
 
@@ -486,7 +490,12 @@ def customer_detail(request, customer_id):
     return render(
         request,
         "organisations/customer_detail.html",
-        {"customer": customer, "can_edit": request.membership.allows(Role.STAFF)},
+        {
+            "customer": customer,
+            "can_edit": request.membership.allows(Role.STAFF),
+            "can_manage_data": request.membership.allows(Role.ADMIN),
+            "panels": render_panels("customer_panels", request, customer),
+        },
     )
 
 
@@ -504,6 +513,46 @@ def customer_edit(request, customer_id=None):
         messages.success(request, _("%(name)s saved.") % {"name": saved})
         return redirect("organisations:customer", saved.pk)
     return render(request, "organisations/customer_form.html", {"form": form, "customer": customer})
+
+
+@role_required(Role.STAFF)
+def customers_csv(request):
+    """All customers as CSV (opens in a spreadsheet), in the organisation's order."""
+    columns = ["name", "phone", "email", "preferred_language", "sms_opt_out", "last_contact_at"]
+    rows = Customer.objects.order_by("name", "phone").values_list(*columns)
+    return csv_response("customers.csv", columns, rows.iterator(chunk_size=2000))
+
+
+@role_required(Role.ADMIN)
+def customer_export(request, customer_id):
+    customer = get_object_or_404(Customer.objects.select_related("organisation"), pk=customer_id)
+    AuditEvent.record(request, "customer.exported", customer)
+    response = JsonResponse(export_customer(customer), json_dumps_params={"indent": 2})
+    response["Content-Disposition"] = f'attachment; filename="customer-{customer.pk}.json"'
+    return response
+
+
+@role_required(Role.ADMIN)
+@require_POST
+def customer_erase(request, customer_id):
+    customer = get_object_or_404(Customer.objects, pk=customer_id)
+    if request.POST.get("confirm") != customer.phone:
+        messages.error(request, _("Type the customer's phone number exactly to confirm erasure."))
+        return redirect("organisations:customer", customer.pk)
+    customer_pk = customer.pk
+    sections = erase_customer(customer)
+    # The audit entry keeps the fact of erasure, never the erased personal data.
+    AuditEvent.objects.create(
+        actor=request.user,
+        action="customer.erased",
+        target_type="Customer",
+        target_id=str(customer_pk),
+        target_repr="(erased)",
+        after={"sections": sections},
+        ip_address=client_ip(request),
+    )
+    messages.success(request, _("The customer's personal data was erased."))
+    return redirect("organisations:customers")
 
 
 @role_required(Role.ADMIN)

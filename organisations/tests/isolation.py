@@ -58,6 +58,8 @@ OBJECT_URLS = {
     ),
     "organisations:customer": ObjectCase(_customer, "customer_id"),
     "organisations:customer_edit": ObjectCase(_customer, "customer_id"),
+    "organisations:customer_export": ObjectCase(_customer, "customer_id"),
+    "organisations:customer_erase": ObjectCase(_customer, "customer_id"),
     "organisations:notification_read": ObjectCase(
         lambda org: NotificationFactory(organisation=org), "notification_id"
     ),
@@ -72,6 +74,7 @@ OBJECT_URLS = {
 LIST_URLS = {
     "organisations:home": lambda org: _customer(org).name,
     "organisations:customers": lambda org: _customer(org).name,
+    "organisations:customers_csv": lambda org: _customer(org).name,
     "organisations:team": _member,
     "organisations:locations": _location,
     "organisations:audit_log": _audit,
