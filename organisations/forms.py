@@ -132,7 +132,7 @@ class AcceptInvitationSignupForm(PasswordFieldsMixin):
 class OrganisationForm(forms.ModelForm):
     class Meta:
         model = Organisation
-        fields = ["name", "industry", "country", "default_language"]
+        fields = ["name", "industry", "country", "default_language", "retention_days"]
 
     def clean_country(self):
         return clean_country_code(self.cleaned_data["country"])

@@ -1,6 +1,7 @@
 from django.db import transaction
 from django.http import JsonResponse
 from django.urls import reverse
+from django.utils import translation
 
 from organisations.api import API_PATH_PREFIX, api_key_from_headers
 from organisations.models import ApiKey, Membership, Organisation
@@ -56,6 +57,9 @@ class TenantMiddleware:
                 return self.get_response(request)
             with platform_transaction():
                 return self.respond(request)
+        if user.language:
+            translation.activate(user.language)
+            request.LANGUAGE_CODE = user.language
         load_memberships(request)
         if request.organisation is None:
             return self.get_response(request)

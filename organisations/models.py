@@ -106,6 +106,12 @@ class Organisation(models.Model):
         _("default language"), max_length=8, choices=LANGUAGES, default="en"
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    retention_days = models.PositiveIntegerField(
+        _("keep transcripts and recordings for (days)"),
+        null=True,
+        blank=True,
+        help_text=_("Older ones are deleted every night. Leave empty to keep them."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -11,6 +11,7 @@ urlpatterns = [
     path("organisations/new/", views.create_organisation, name="create"),
     path("organisations/<uuid:organisation_id>/switch/", views.switch_organisation, name="switch"),
     path("invitations/<str:token>/", views.invitation, name="invitation"),
+    path("profile/", views.profile, name="profile"),
     path("team/", views.team, name="team"),
     path("team/invite/", views.invite, name="invite"),
     path(

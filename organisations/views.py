@@ -7,7 +7,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -25,6 +25,7 @@ from organisations.forms import (
     LocationForm,
     NewOrganisationForm,
     OrganisationForm,
+    ProfileForm,
     RoleForm,
     SignupForm,
 )
@@ -379,6 +380,17 @@ def transfer_ownership(request, membership_id):
         request, _("%(user)s is now an owner; you are an admin.") % {"user": other.user}
     )
     return redirect("organisations:team")
+
+
+@login_required
+def profile(request):
+    form = ProfileForm(request.POST or None, instance=request.user)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        translation.activate(request.user.language)
+        messages.success(request, _("Your profile was saved."))
+        return redirect("organisations:profile")
+    return render(request, "organisations/profile.html", {"form": form})
 
 
 @role_required(Role.ADMIN)

@@ -103,5 +103,6 @@ EXEMPT_URLS = {
     "password_reset_confirm": "anonymous",
     "password_reset_complete": "anonymous",
     "password_change": "the user's own account",
+    "organisations:profile": "the user's own account",
     "password_change_done": "the user's own account",
 }
