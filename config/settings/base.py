@@ -86,6 +86,9 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
     # Last, so the view and template rendering run inside its transaction and tenant.
     "organisations.middleware.TenantMiddleware",
+    # After TenantMiddleware: its process_view() runs once request.organisation is set, inside
+    # the tenant transaction, and refuses dashboard writes of a read-only organisation.
+    "billing.middleware.ReadOnlyMiddleware",
 ]
 
 TEMPLATES = [
@@ -100,6 +103,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "organisations.context_processors.dashboard",
+                "billing.context_processors.billing_banner",
             ],
         },
     }
@@ -172,6 +176,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "organisations.tasks.expire_invitations",
         "schedule": crontab(minute="*/15"),
     },
+    "billing-enforce-access": {
+        "task": "billing.tasks.enforce_billing_access",
+        "schedule": crontab(minute=7),
+    },
+    "billing-retry-usage-reports": {
+        "task": "billing.tasks.retry_usage_reports",
+        "schedule": crontab(minute="*/5"),
+    },
 }
 
 # REST FRAMEWORK
@@ -206,6 +218,11 @@ VAPI_API_KEY = env("VAPI_API_KEY", default="")
 VAPI_WEBHOOK_SECRET = env("VAPI_WEBHOOK_SECRET", default="")
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
+# BILLING (docs/billing.md): the meter's event name, and how access ends when nobody pays.
+STRIPE_METER_EVENT_NAME = env("STRIPE_METER_EVENT_NAME", default="frontdesk_call_minutes")
+BILLING_DEFAULT_PLAN = env("BILLING_DEFAULT_PLAN", default="trial")
+BILLING_TRIAL_DAYS = env.int("BILLING_TRIAL_DAYS", default=14)
+BILLING_GRACE_DAYS = env.int("BILLING_GRACE_DAYS", default=7)
 GOOGLE_CLIENT_ID = env("GOOGLE_CLIENT_ID", default="")
 GOOGLE_CLIENT_SECRET = env("GOOGLE_CLIENT_SECRET", default="")
 CALCOM_CLIENT_ID = env("CALCOM_CLIENT_ID", default="")
