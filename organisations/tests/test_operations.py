@@ -141,3 +141,13 @@ def test_customer_list_query_count_does_not_grow(
     with tenant(org):
         assert Customer.objects.count() == 43
     assert connection.vendor in ("sqlite", "postgresql")
+
+
+def test_pages_carry_a_content_security_policy_without_third_parties(client_for, owner):
+    response = client_for(owner).get(reverse("organisations:home"))
+    policy = response["Content-Security-Policy"]
+    assert "default-src 'self'" in policy
+    assert "script-src 'self'" in policy
+    assert "frame-ancestors 'none'" in policy
+    assert "http" not in policy.replace("https:", "")
+    assert response["X-Frame-Options"] == "DENY"
