@@ -107,8 +107,17 @@ class TestBookingFromTheDashboard:
         assert response.status_code == 200
         page = response.content.decode()
         assert "That time is not available." in page
-        assert f"date={DAY.isoformat()}&amp;time=10:30" in page
+        assert f'name="alternative" value="{DAY.isoformat()}T10:30"' in page
         assert Appointment.all_organisations.count() == 1
+
+        # Choosing an offered time books it with everything else that was typed.
+        form = book_form(clinic, service, "10:15", request_key="form-2", phone="07911 123457")
+        client.post(
+            reverse("calendars:appointment_create"),
+            {**form, "alternative": f"{DAY.isoformat()}T10:30"},
+        )
+        chosen = Appointment.all_organisations.get(phone="+447911123457")
+        assert chosen.start_at == datetime.combine(DAY, time(10, 30), tzinfo=LONDON)
 
     def test_viewers_cannot_book(self, client_for, viewer, clinic, service):
         response = client_for(viewer).post(
