@@ -185,6 +185,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billing.tasks.retry_usage_reports",
         "schedule": crontab(minute="*/5"),
     },
+    "calendars-refresh-expiring-tokens": {
+        "task": "calendars.tasks.refresh_expiring_tokens",
+        "schedule": crontab(minute="*/10"),
+    },
+    "calendars-sync-busy-times": {
+        "task": "calendars.tasks.sync_busy_times",
+        "schedule": crontab(minute="5-59/10"),
+    },
 }
 
 # REST FRAMEWORK
