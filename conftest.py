@@ -4,6 +4,10 @@
 Every dashboard test can log in as any of them with `client_for(user)`.
 """
 
+import os
+import shutil
+from pathlib import Path
+
 import pytest
 from django.db import connection
 
@@ -15,18 +19,24 @@ from organisations.tests.factories import (
     UserFactory,
 )
 
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or ""
+SCREENSHOTS = Path(__file__).resolve().parent / "artifacts" / "screenshots"
+
 
 def pytest_collection_modifyitems(config, items):
-    if connection.vendor == "postgresql" or connection.settings_dict["ENGINE"].endswith(
-        "postgresql"
-    ):
-        return
-    skip = pytest.mark.skip(
-        reason="needs PostgreSQL (RLS, exclusion constraints, concurrency); set DATABASE_URL"
-    )
+    skips = {}
+    if connection.vendor != "postgresql":
+        skips["postgres"] = pytest.mark.skip(
+            reason="needs PostgreSQL (RLS, exclusion constraints, concurrency); set DATABASE_URL"
+        )
+    if not CHROMIUM:
+        skips["browser"] = pytest.mark.skip(
+            reason="needs Chromium (apt-get install chromium; .ci/run installs it)"
+        )
     for item in items:
-        if "postgres" in item.keywords:
-            item.add_marker(skip)
+        for keyword, skip in skips.items():
+            if keyword in item.keywords:
+                item.add_marker(skip)
 
 
 @pytest.fixture
@@ -88,5 +98,58 @@ def client_for(client):
     def login(user):
         client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
         return client
+
+    return login
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium driven by Playwright (no browser download: executable_path)."""
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
+    # around it are ordinary blocking calls.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    """A fresh browser page; `page.screenshot_as(name)` saves a screenshot artifact."""
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 860})
+    tab = context.new_page()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    tab.screenshot_as = lambda name: tab.screenshot(
+        path=SCREENSHOTS / f"{name}.png", full_page=True
+    )
+    yield tab
+    context.close()
+
+
+@pytest.fixture
+def sign_in(page):
+    """Sign in through the real login form."""
+    from organisations.tests.factories import PASSWORD
+
+    def login(user):
+        page.goto("/accounts/login/")
+        page.fill("input[name=username]", user.email)
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url("**/")
+        return page
 
     return login

@@ -1,10 +1,12 @@
 """Read-only dashboards for organisations whose service is restricted (trial over, suspended)."""
 
 from django.contrib import messages
+from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext_lazy as _
 
 from billing.entitlements import is_read_only
+from organisations.api import API_PATH_PREFIX
 from organisations.roles import Role
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
@@ -47,6 +49,8 @@ class ReadOnlyMiddleware:
             return None
         if not is_read_only(organisation):
             return None
+        if request.path_info.startswith(API_PATH_PREFIX):
+            return JsonResponse({"detail": str(REFUSED)}, status=403)
         messages.warning(request, REFUSED)
         owner = request.membership is not None and request.membership.role == Role.OWNER
         return redirect("billing:overview" if owner else "organisations:home")

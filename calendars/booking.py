@@ -190,11 +190,7 @@ def mark_no_show(appointment: Appointment) -> Appointment:
 def record_external_booking(appointment: Appointment) -> Appointment:
     """Save an appointment booked in an external calendar (Cal.com), without our opening-hours
     rules: the booking already exists there. Only an overlap refuses it (SlotUnavailable)."""
-    try:
-        with transaction.atomic():
-            appointment.save()
-    except IntegrityError:
-        raise _unavailable(appointment) from None
+    _save_unless_overlapping(appointment, appointment.save)
     _after_commit(appointment, signals.BOOKED)
     return appointment
 
@@ -204,12 +200,7 @@ def move_external_booking(
 ) -> Appointment:
     """Follow a reschedule made in an external calendar (same rules as record_external_booking)."""
     appointment.place(new_start, end=new_end)
-    save = _saver(appointment, *TIME_FIELDS)
-    try:
-        with transaction.atomic():
-            save()
-    except IntegrityError:
-        raise _unavailable(appointment) from None
+    _save_unless_overlapping(appointment, _saver(appointment, *TIME_FIELDS))
     _after_commit(appointment, signals.RESCHEDULED)
     return appointment
 
@@ -236,6 +227,27 @@ def _claim(appointment: Appointment, *, ignore: Appointment | None, save) -> Non
         if not is_bookable(location, service, start, ignore=ignore):
             raise _unavailable(appointment)
         save()
+
+
+def _save_unless_overlapping(appointment: Appointment, save) -> None:
+    """Save an appointment made elsewhere unless it overlaps one of ours."""
+    overlapping = (
+        Appointment.objects.filter(
+            location=appointment.location,
+            status__in=Appointment.HOLDS_TIME,
+            blocked_start__lt=appointment.blocked_end,
+            blocked_end__gt=appointment.blocked_start,
+        )
+        .exclude(pk=appointment.pk)
+        .exists()
+    )
+    if overlapping:
+        raise _unavailable(appointment)
+    try:
+        with transaction.atomic():
+            save()
+    except IntegrityError:  # an insert racing this one (PostgreSQL's exclusion constraint)
+        raise _unavailable(appointment) from None
 
 
 def _unavailable(appointment: Appointment) -> SlotUnavailable:

@@ -342,9 +342,6 @@ class Appointment(TenantModel):
     def local_start(self) -> datetime:
         return self.start_at.astimezone(self.location.zone)
 
-    def local_end(self) -> datetime:
-        return self.end_at.astimezone(self.location.zone)
-
     def place(
         self, start: datetime, service: Service | None = None, end: datetime | None = None
     ) -> None:
@@ -438,10 +435,6 @@ class CalendarConnection(TenantModel):
 
     def __str__(self):
         return f"{self.get_provider_display()} · {self.location}"
-
-    @property
-    def is_usable(self) -> bool:
-        return self.status != self.Status.NEEDS_REAUTH and bool(self.access_token)
 
     def record_success(self, *, synced: bool = False) -> None:
         fields = {"status": self.Status.CONNECTED, "last_error": ""}

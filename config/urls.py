@@ -11,6 +11,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", include(account_urlpatterns)),
+    path("", include("config.api")),
     path("", include("billing.urls")),
     path("", include("calendars.urls")),
     path("", include("telephony.urls")),

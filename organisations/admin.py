@@ -3,6 +3,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from organisations.admin_base import TenantAdmin
 from organisations.models import (
+    ApiKey,
     AuditEvent,
     Customer,
     Invitation,
@@ -104,3 +105,13 @@ class NotificationAdmin(TenantAdmin):
     list_display = ["title", "organisation", "level", "recipient", "read_at", "created_at"]
     list_filter = ["level"]
     search_fields = ["title", "body"]
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(TenantAdmin):
+    list_display = ["name", "organisation", "prefix", "role", "last_used_at", "revoked_at"]
+    list_filter = ["role"]
+    search_fields = ["name", "prefix"]
+    # Only the hash is stored, and even that stays out of the page.
+    exclude = ["key_hash"]
+    readonly_fields = ["prefix", "created_by", "last_used_at"]

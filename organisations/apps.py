@@ -18,6 +18,7 @@ class OrganisationsConfig(AppConfig):
         NavItem(_("Organisation"), "organisations:settings", ADMIN, "settings", 10, "building"),
         NavItem(_("Locations"), "organisations:locations", VIEWER, "settings", 20, "pin"),
         NavItem(_("Team"), "organisations:team", VIEWER, "settings", 30, "team"),
+        NavItem(_("API keys"), "organisations:api_keys", ADMIN, "settings", 80, "key"),
         NavItem(_("Audit log"), "organisations:audit_log", ADMIN, "settings", 90, "list"),
     ]
 

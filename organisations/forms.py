@@ -132,7 +132,7 @@ class AcceptInvitationSignupForm(PasswordFieldsMixin):
 class OrganisationForm(forms.ModelForm):
     class Meta:
         model = Organisation
-        fields = ["name", "industry", "country", "default_language"]
+        fields = ["name", "industry", "country", "default_language", "retention_days"]
 
     def clean_country(self):
         return clean_country_code(self.cleaned_data["country"])
@@ -173,6 +173,25 @@ class InvitationForm(forms.Form):
                 params={"email": email},
             )
         return email
+
+
+class ApiKeyForm(forms.Form):
+    name = forms.CharField(
+        label=_("Name"), max_length=100, help_text=_("What uses it, e.g. “Practice software sync”.")
+    )
+    role = forms.ChoiceField(
+        label=_("Access"),
+        choices=[c for c in Role.choices if c[0] != Role.OWNER],
+        initial=Role.VIEWER,
+        help_text=_("Viewer keys read; staff keys also create and change records."),
+    )
+
+    def __init__(self, *args, creator: Membership, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A key never has more power than the person who made it.
+        self.fields["role"].choices = [
+            c for c in self.fields["role"].choices if creator.allows(c[0])
+        ]
 
 
 class RoleForm(forms.Form):

@@ -1,7 +1,10 @@
 from django.db import transaction
+from django.http import JsonResponse
 from django.urls import reverse
+from django.utils import translation
 
-from organisations.models import Membership, Organisation
+from organisations.api import API_PATH_PREFIX, api_key_from_headers
+from organisations.models import ApiKey, Membership, Organisation
 from organisations.tenancy import platform_transaction, tenant_transaction
 
 ACTIVE_ORGANISATION_SESSION_KEY = "active_organisation_id"
@@ -41,6 +44,11 @@ class TenantMiddleware:
         request.organisation = None
         request.membership = None
         request.memberships = []
+        request.api_key = None
+        if request.path_info.startswith(API_PATH_PREFIX):
+            raw_key = api_key_from_headers(request)
+            if raw_key:
+                return self.respond_to_api_key(request, raw_key)
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated:
             return self.get_response(request)
@@ -49,10 +57,28 @@ class TenantMiddleware:
                 return self.get_response(request)
             with platform_transaction():
                 return self.respond(request)
+        if user.language:
+            translation.activate(user.language)
+            request.LANGUAGE_CODE = user.language
         load_memberships(request)
         if request.organisation is None:
             return self.get_response(request)
         with tenant_transaction(request.organisation):
+            return self.respond(request)
+
+    def respond_to_api_key(self, request, raw_key: str):
+        with platform_transaction():
+            key = ApiKey.find(raw_key)
+        if key is None:
+            return JsonResponse(
+                {"detail": "Invalid or revoked API key."},
+                status=401,
+                headers={"WWW-Authenticate": "Api-Key"},
+            )
+        request.api_key = key
+        request.organisation = key.organisation
+        with tenant_transaction(key.organisation):
+            key.touch()
             return self.respond(request)
 
     def respond(self, request):

@@ -106,6 +106,12 @@ class Organisation(models.Model):
         _("default language"), max_length=8, choices=LANGUAGES, default="en"
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    retention_days = models.PositiveIntegerField(
+        _("keep transcripts and recordings for (days)"),
+        null=True,
+        blank=True,
+        help_text=_("Older ones are deleted every night. Leave empty to keep them."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -519,3 +525,64 @@ class Notification(TenantModel):
         return cls.objects.create(
             title=title[:200], body=body, level=level, link=link, recipient=recipient
         )
+
+
+class ApiKey(TenantModel):
+    """A per-organisation key for the REST API. The full key is shown once, at creation; we keep
+    its SHA-256 and a short public prefix to find it by."""
+
+    PREFIX = "fd"
+
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(max_length=12, unique=True, editable=False)
+    key_hash = models.CharField(max_length=64, editable=False)
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.VIEWER)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(TenantModel.Meta):
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["organisation", "-created_at"])]
+
+    def __str__(self):
+        return f"{self.name} ({self.PREFIX}_{self.prefix}_…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    def issue(self) -> str:
+        """Give the key its secret; returns the full key, which is never stored or shown again."""
+        self.prefix = secrets.token_hex(4)
+        secret = secrets.token_urlsafe(32)
+        self.key_hash = hash_token(secret)
+        return f"{self.PREFIX}_{self.prefix}_{secret}"
+
+    @classmethod
+    def find(cls, raw_key: str) -> "ApiKey | None":
+        """The active key matching `raw_key` (any organisation: the caller has only the key)."""
+        parts = (raw_key or "").strip().split("_", 2)
+        if len(parts) != 3 or parts[0] != cls.PREFIX:
+            return None
+        key = (
+            cls.all_organisations.select_related("organisation")
+            .filter(prefix=parts[1], revoked_at__isnull=True)
+            .first()
+        )
+        if key is None or not secrets.compare_digest(key.key_hash, hash_token(parts[2])):
+            return None
+        return key
+
+    def allows(self, role: str) -> bool:
+        return Role.rank(self.role) >= Role.rank(role)
+
+    def touch(self) -> None:
+        """Record use, at most once a minute so busy integrations don't write on every call."""
+        now = timezone.now()
+        if self.last_used_at is None or now - self.last_used_at > timedelta(minutes=1):
+            ApiKey.all_organisations.filter(pk=self.pk).update(last_used_at=now)
+            self.last_used_at = now

@@ -141,6 +141,23 @@ def platform_transaction() -> Iterator[None]:
         yield
 
 
+def on_commit_in_tenant(callback) -> None:
+    """Run `callback()` after the current transaction commits, inside the same organisation.
+
+    Plain `transaction.on_commit` callbacks run after the tenant scope has ended, so code that
+    touches tenant rows there would find no organisation (and no row-level-security setting).
+    """
+    organisation = current_organisation()
+    if organisation is None:
+        raise TenantScopeError("on_commit_in_tenant() needs an organisation in scope")
+
+    def run():
+        with tenant_transaction(organisation):
+            callback()
+
+    transaction.on_commit(run)
+
+
 def tenant_cache_key(*parts: object) -> str:
     """A cache key that carries the current organisation, so one tenant never reads another's."""
     return ":".join(["org", str(current_organisation_id()), *map(str, parts)])

@@ -7,26 +7,31 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from organisations import limits
+from organisations.csv_export import csv_response
+from organisations.customer_data import erase_customer, export_customer
 from organisations.emails import send_invitation_email
 from organisations.forms import (
     AcceptInvitationSignupForm,
+    ApiKeyForm,
     CustomerForm,
     InvitationForm,
     LocationForm,
     NewOrganisationForm,
     OrganisationForm,
+    ProfileForm,
     RoleForm,
     SignupForm,
 )
 from organisations.middleware import ACTIVE_ORGANISATION_SESSION_KEY
 from organisations.models import (
+    ApiKey,
     AuditEvent,
     Customer,
     Invitation,
@@ -37,8 +42,10 @@ from organisations.models import (
     Notification,
     Organisation,
     User,
+    client_ip,
 )
 from organisations.pagination import paginate
+from organisations.panels import render_panels
 from organisations.roles import ROLE_HELP, Role, role_required
 from organisations.tenancy import platform_transaction, tenant_transaction
 
@@ -375,6 +382,17 @@ def transfer_ownership(request, membership_id):
     return redirect("organisations:team")
 
 
+@login_required
+def profile(request):
+    form = ProfileForm(request.POST or None, instance=request.user)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        translation.activate(request.user.language)
+        messages.success(request, _("Your profile was saved."))
+        return redirect("organisations:profile")
+    return render(request, "organisations/profile.html", {"form": form})
+
+
 @role_required(Role.ADMIN)
 def organisation_settings(request):
     organisation = Organisation.objects.get(pk=request.organisation.pk)
@@ -484,7 +502,12 @@ def customer_detail(request, customer_id):
     return render(
         request,
         "organisations/customer_detail.html",
-        {"customer": customer, "can_edit": request.membership.allows(Role.STAFF)},
+        {
+            "customer": customer,
+            "can_edit": request.membership.allows(Role.STAFF),
+            "can_manage_data": request.membership.allows(Role.ADMIN),
+            "panels": render_panels("customer_panels", request, customer),
+        },
     )
 
 
@@ -502,6 +525,46 @@ def customer_edit(request, customer_id=None):
         messages.success(request, _("%(name)s saved.") % {"name": saved})
         return redirect("organisations:customer", saved.pk)
     return render(request, "organisations/customer_form.html", {"form": form, "customer": customer})
+
+
+@role_required(Role.STAFF)
+def customers_csv(request):
+    """All customers as CSV (opens in a spreadsheet), in the organisation's order."""
+    columns = ["name", "phone", "email", "preferred_language", "sms_opt_out", "last_contact_at"]
+    rows = Customer.objects.order_by("name", "phone").values_list(*columns)
+    return csv_response("customers.csv", columns, rows.iterator(chunk_size=2000))
+
+
+@role_required(Role.ADMIN)
+def customer_export(request, customer_id):
+    customer = get_object_or_404(Customer.objects.select_related("organisation"), pk=customer_id)
+    AuditEvent.record(request, "customer.exported", customer)
+    response = JsonResponse(export_customer(customer), json_dumps_params={"indent": 2})
+    response["Content-Disposition"] = f'attachment; filename="customer-{customer.pk}.json"'
+    return response
+
+
+@role_required(Role.ADMIN)
+@require_POST
+def customer_erase(request, customer_id):
+    customer = get_object_or_404(Customer.objects, pk=customer_id)
+    if request.POST.get("confirm") != customer.phone:
+        messages.error(request, _("Type the customer's phone number exactly to confirm erasure."))
+        return redirect("organisations:customer", customer.pk)
+    customer_pk = customer.pk
+    sections = erase_customer(customer)
+    # The audit entry keeps the fact of erasure, never the erased personal data.
+    AuditEvent.objects.create(
+        actor=request.user,
+        action="customer.erased",
+        target_type="Customer",
+        target_id=str(customer_pk),
+        target_repr="(erased)",
+        after={"sections": sections},
+        ip_address=client_ip(request),
+    )
+    messages.success(request, _("The customer's personal data was erased."))
+    return redirect("organisations:customers")
 
 
 @role_required(Role.ADMIN)
@@ -544,6 +607,37 @@ def notifications_read_all(request):
     Notification.for_user(request.user).filter(read_at__isnull=True).update(read_at=timezone.now())
     messages.success(request, _("All notifications marked as read."))
     return redirect("organisations:notifications")
+
+
+@role_required(Role.ADMIN)
+def api_keys(request):
+    form = ApiKeyForm(request.POST or None, creator=request.membership)
+    new_key = None
+    if request.method == "POST" and form.is_valid():
+        key = ApiKey(
+            name=form.cleaned_data["name"], role=form.cleaned_data["role"], created_by=request.user
+        )
+        new_key = key.issue()
+        key.save()
+        AuditEvent.record(request, "api_key.created", key, after={"role": key.role})
+        form = ApiKeyForm(creator=request.membership)
+    return render(
+        request,
+        "organisations/api_keys.html",
+        {"keys": ApiKey.objects.select_related("created_by"), "form": form, "new_key": new_key},
+        status=400 if form.errors else 200,
+    )
+
+
+@role_required(Role.ADMIN)
+@require_POST
+def api_key_revoke(request, key_id):
+    key = get_object_or_404(ApiKey.objects, pk=key_id, revoked_at__isnull=True)
+    key.revoked_at = timezone.now()
+    key.save(update_fields=["revoked_at"])
+    AuditEvent.record(request, "api_key.revoked", key)
+    messages.success(request, _("%(name)s revoked: it stops working now.") % {"name": key.name})
+    return redirect("organisations:api_keys")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -257,3 +257,24 @@ def test_read_only_only_for_its_own_organisation(client_for, outsider, other_org
     )
     assert response.status_code == 302
     assert Organisation.objects.get(pk=other_org.pk).name == "Pacific Physio 2"
+
+
+def test_api_writes_of_a_read_only_organisation_get_a_json_403(org, suspended):
+    from django.test import Client
+
+    from organisations.models import ApiKey, Customer
+    from organisations.tenancy import tenant_transaction
+
+    with tenant_transaction(org):
+        key = ApiKey(name="sync", role="staff")
+        raw = key.issue()
+        key.save()
+    client = Client()
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+    assert client.get("/api/v1/customers/", **headers).status_code == 200
+    response = client.post(
+        "/api/v1/customers/", {"phone": "+14155550100"}, content_type="application/json", **headers
+    )
+    assert response.status_code == 403
+    assert "read-only" in response.json()["detail"]
+    assert not Customer.all_organisations.filter(organisation=org).exists()

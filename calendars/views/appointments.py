@@ -144,9 +144,18 @@ def availability(request):
     )
 
 
+def _submitted(request):
+    """The POST data, with a chosen alternative (offered after a refusal) as date and time."""
+    if "alternative" not in request.POST:
+        return request.POST or None
+    data = request.POST.copy()
+    data["date"], _sep, data["time"] = data.pop("alternative")[0].partition("T")
+    return data
+
+
 @role_required(Role.STAFF)
 def appointment_create(request):
-    form = AppointmentForm(request.POST or None, initial=request.GET.dict())
+    form = AppointmentForm(_submitted(request), initial=request.GET.dict())
     # One key per form shown: a double-submitted form books once.
     request_key = request.POST.get("request_key") or uuid.uuid4().hex
     alternatives = []
@@ -212,9 +221,7 @@ def appointment_reschedule(request, appointment_id):
         messages.error(request, _("Only pending or confirmed appointments can be moved."))
         return redirect("calendars:appointment", appointment.pk)
     local = appointment.local_start()
-    form = LocalTimeForm(
-        request.POST or request.GET or None, initial={"date": local.date(), "time": local.time()}
-    )
+    form = LocalTimeForm(_submitted(request), initial={"date": local.date(), "time": local.time()})
     alternatives = []
     if request.method == "POST" and form.is_valid():
         try:

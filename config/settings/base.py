@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "axes",
     # Domain apps, in import order: an app may import only the apps listed before it.
     "organisations",
@@ -74,6 +75,7 @@ AUTH_PASSWORD_VALIDATORS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "organisations.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -196,10 +198,27 @@ CELERY_BEAT_SCHEDULE = {
 # REST FRAMEWORK
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
-    "PAGE_SIZE": 50,
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "organisations.api.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["organisations.api.HasOrganisationRole"],
+    "DEFAULT_THROTTLE_CLASSES": ["organisations.api.PerCallerThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"api": env("API_RATE_LIMIT", default="600/minute")},
+    "DEFAULT_PAGINATION_CLASS": "organisations.api.Pagination",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
 }
-SPECTACULAR_SETTINGS = {"TITLE": "Frontdesk API", "VERSION": "1.0.0"}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Frontdesk API",
+    "DESCRIPTION": "Calls, appointments, customers and availability of one organisation. "
+    "Authenticate with an organisation API key: `Authorization: Bearer fd_...`.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Assets come from the installed sidecar package: no CDN at run time.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
 
 # PROVIDERS (all optional for make run; features that need them say so in the dashboard)
 TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="")

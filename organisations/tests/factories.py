@@ -2,6 +2,7 @@ import factory
 from factory.django import DjangoModelFactory
 
 from organisations.models import (
+    ApiKey,
     AuditEvent,
     Customer,
     Invitation,
@@ -111,3 +112,14 @@ class NotificationFactory(TenantFactory):
 
     organisation = factory.SubFactory(OrganisationFactory)
     title = factory.Sequence(lambda n: f"Notice {n}")
+
+
+class ApiKeyFactory(TenantFactory):
+    class Meta:
+        model = ApiKey
+
+    name = factory.Sequence(lambda n: f"Key {n}")
+    organisation = factory.SubFactory(OrganisationFactory)
+    role = Role.STAFF
+    prefix = factory.Sequence(lambda n: f"{n:08x}")
+    key_hash = factory.Sequence(lambda n: f"{n:064x}")

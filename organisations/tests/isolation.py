@@ -1,6 +1,7 @@
 from organisations.isolation import ObjectCase
 from organisations.roles import Role
 from organisations.tests.factories import (
+    ApiKeyFactory,
     AuditEventFactory,
     CustomerFactory,
     InvitationFactory,
@@ -57,15 +58,23 @@ OBJECT_URLS = {
     ),
     "organisations:customer": ObjectCase(_customer, "customer_id"),
     "organisations:customer_edit": ObjectCase(_customer, "customer_id"),
+    "organisations:customer_export": ObjectCase(_customer, "customer_id"),
+    "organisations:customer_erase": ObjectCase(_customer, "customer_id"),
     "organisations:notification_read": ObjectCase(
         lambda org: NotificationFactory(organisation=org), "notification_id"
     ),
     "organisations:switch": ObjectCase(lambda org: org, "organisation_id"),
+    "organisations:api_key_revoke": ObjectCase(
+        lambda org: ApiKeyFactory(organisation=org), "key_id"
+    ),
+    "api:customer-detail": ObjectCase(_customer, "pk"),
+    "api:location-detail": ObjectCase(lambda org: LocationFactory(organisation=org), "pk"),
 }
 
 LIST_URLS = {
     "organisations:home": lambda org: _customer(org).name,
     "organisations:customers": lambda org: _customer(org).name,
+    "organisations:customers_csv": lambda org: _customer(org).name,
     "organisations:team": _member,
     "organisations:locations": _location,
     "organisations:audit_log": _audit,
@@ -76,11 +85,16 @@ LIST_URLS = {
     "organisations:invite": _member,
     "organisations:notifications_read_all": _notification,
     "organisations:create": lambda org: org.name,
+    "organisations:api_keys": lambda org: ApiKeyFactory(organisation=org, name="Leaked-Key").name,
+    "api:customer-list": lambda org: _customer(org).name,
+    "api:location-list": _location,
 }
 
 EXEMPT_URLS = {
     "organisations:invitation": "reached by token only; tested in test_invitations",
     "healthz": "no tenant data",
+    "api-schema": "describes the API, no data",
+    "api-docs": "describes the API, no data",
     "signup": "anonymous",
     "login": "anonymous",
     "logout": "no tenant data",
@@ -89,5 +103,6 @@ EXEMPT_URLS = {
     "password_reset_confirm": "anonymous",
     "password_reset_complete": "anonymous",
     "password_change": "the user's own account",
+    "organisations:profile": "the user's own account",
     "password_change_done": "the user's own account",
 }

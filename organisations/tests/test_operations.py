@@ -141,3 +141,32 @@ def test_customer_list_query_count_does_not_grow(
     with tenant(org):
         assert Customer.objects.count() == 43
     assert connection.vendor in ("sqlite", "postgresql")
+
+
+def test_pages_carry_a_content_security_policy_without_third_parties(client_for, owner):
+    response = client_for(owner).get(reverse("organisations:home"))
+    policy = response["Content-Security-Policy"]
+    assert "default-src 'self'" in policy
+    assert "script-src 'self'" in policy
+    assert "frame-ancestors 'none'" in policy
+    assert "http" not in policy.replace("https:", "")
+    assert response["X-Frame-Options"] == "DENY"
+
+
+def test_every_seeded_phone_number_is_valid():
+    from organisations.phone import normalise_phone
+    from organisations.seed import CLINICS
+
+    for clinic in CLINICS:
+        numbers = [loc[3] for loc in clinic["locations"]] + [c[1] for c in clinic["customers"]]
+        for number in numbers:
+            assert normalise_phone(number, clinic["country"]) == number
+
+
+def test_on_commit_work_runs_inside_the_same_organisation(org, django_capture_on_commit_callbacks):
+    from organisations.tenancy import on_commit_in_tenant, tenant_transaction
+
+    seen = []
+    with django_capture_on_commit_callbacks(execute=True), tenant_transaction(org):
+        on_commit_in_tenant(lambda: seen.append(Customer.objects.count()))
+    assert seen == [0]
