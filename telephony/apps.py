@@ -16,8 +16,12 @@ class TelephonyConfig(AppConfig):
         NavItem(_("Intents"), "telephony:intents", Role.VIEWER, "settings", 42),
         NavItem(_("Emergency rota"), "telephony:emergency_contacts", Role.VIEWER, "settings", 43),
     ]
+    customer_panels = ["telephony.panels.customer"]
 
     def ready(self):
-        from telephony import signals
+        from organisations import customer_data
+        from telephony import privacy, signals
 
         signals.connect()
+        customer_data.register("calls", export=privacy.export_calls, erase=privacy.erase_calls)
+        customer_data.register("texts", export=privacy.export_texts, erase=privacy.erase_texts)

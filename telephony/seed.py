@@ -61,8 +61,8 @@ CATALOGUE = [
 # Demo numbers from ranges reserved for fiction (Ofcom 020 7946 0xxx, NANP 555-01xx).
 NUMBERS = {
     "bright-smile-dental": {
-        "Camden": [("+442079460100", "main"), ("+442079460101", "after-hours")],
-        "Islington": [("+442079460200", "main")],
+        "Camden": [("+442079460500", "main"), ("+442079460501", "after-hours")],
+        "Islington": [("+442079460600", "main")],
     },
     "pacific-physio": {"Santa Monica": [("+13105550100", "main")]},
 }
@@ -222,6 +222,7 @@ SCENARIOS = [
     Scenario(Call.Outcome.MISSED, 6, (), "", ()),
 ]
 MISSED_REASON = "customer-ended-call"
+NEW_CALLERS = ["Alex Morgan", "Sam Taylor", "Priya Kapoor", "Diego Álvarez", "Chloe Martin"]
 
 
 def seed_organisation(organisation) -> None:
@@ -347,9 +348,14 @@ def _calls(organisation, rng: random.Random) -> None:
 def _call(
     organisation, rng, *, index, location, number, moment, scenario, customer, service, contact
 ):
-    # New callers get numbers from the same fictional range as the clinic's.
-    caller = customer.phone if customer else f"{number.number[:-2]}{rng.randint(50, 99)}"
-    name = customer.name if customer and customer.name else "Alex Morgan"
+    if customer is None:
+        # A first-time caller, from the same fictional range as the clinic's numbers (none of
+        # the demo customers' or staff numbers); like a real call, it creates their record.
+        customer = Customer.for_phone(
+            f"{number.number[:-2]}{rng.randint(80, 99)}", name=rng.choice(NEW_CALLERS), when=moment
+        )
+    caller = customer.phone
+    name = customer.name or rng.choice(NEW_CALLERS)
     booked_for = datetime.combine(
         moment.date() + timedelta(days=rng.randint(1, 6)), time(rng.randint(9, 15)), location.zone
     )

@@ -186,6 +186,13 @@ def deliver(message: SmsMessage, *, attempt: int) -> None:
     EmergencyNotification.follow_sms(message)
 
 
+def note_failure(message: SmsMessage, error: str, *, attempt: int) -> None:
+    """A transient failure: the text stays queued for the retry, with the error on record."""
+    message.attempts = attempt
+    message.error_message = error[:500]
+    message.save(update_fields=["attempts", "error_message"])
+
+
 def give_up(message: SmsMessage, error: str, *, attempt: int) -> None:
     """The provider kept failing: stop retrying and tell the clinic."""
     message.attempts = attempt

@@ -36,7 +36,10 @@ def deliver_sms(self, *, organisation_id: str, sms_id: str) -> None:
         if self.request.retries >= self.max_retries:
             sms.give_up(message, str(exc), attempt=attempt)
             return
-        raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
+        # Raising would roll back the record of this attempt (docs/conventions.md): keep it,
+        # then let Celery send the retry.
+        sms.note_failure(message, str(exc), attempt=attempt)
+        self.retry(exc=exc, countdown=_backoff(self.request.retries), throw=False)
 
 
 @shared_task

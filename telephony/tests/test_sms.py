@@ -9,6 +9,7 @@ from organisations.models import Customer, Notification
 from organisations.tenancy import tenant_transaction
 from telephony import sms
 from telephony.models import SmsMessage
+from telephony.tasks import deliver_sms
 from telephony.tests import payloads
 from telephony.tests.factories import TelephonySettingsFactory
 
@@ -145,18 +146,9 @@ def test_other_permanent_errors_are_recorded_with_their_code(
     assert "Invalid 'To'" in message.error_message
 
 
-@pytest.fixture
-def eager_retries(monkeypatch):
-    """Let eager tasks retry in-process, as `make run` does (the test settings propagate task
-    exceptions instead, which would turn Celery's retry into an error)."""
-    from config.celery_app import app
-
-    monkeypatch.setitem(app.conf, "task_eager_propagates", False)
-
-
 @responses.activate
-def test_transient_errors_are_retried_then_succeed(
-    clinic, django_capture_on_commit_callbacks, settings, eager_retries
+def test_a_transient_error_is_recorded_and_retried(
+    clinic, django_capture_on_commit_callbacks, settings
 ):
     settings.SMS_BACKEND = TWILIO
     url = payloads.twilio_messages_url()
@@ -164,31 +156,52 @@ def test_transient_errors_are_retried_then_succeed(
     responses.post(url, body=requests.exceptions.ConnectionError("reset by peer"))
     responses.post(url, json=payloads.twilio_message_resource(), status=201)
     message = queue(clinic, capture=django_capture_on_commit_callbacks)
+    assert (message.status, message.attempts) == (SmsMessage.Status.QUEUED, 1)
+    assert "Internal" in message.error_message
+    kwargs = {"organisation_id": str(clinic.org.pk), "sms_id": str(message.pk)}
+    # What the worker runs when Celery delivers the retries.
+    deliver_sms.apply(kwargs=kwargs, retries=1)
+    message.refresh_from_db()
+    assert (message.status, message.attempts) == (SmsMessage.Status.QUEUED, 2)
+    deliver_sms.apply(kwargs=kwargs, retries=2)
+    message.refresh_from_db()
     assert len(responses.calls) == 3
-    assert message.status == SmsMessage.Status.QUEUED  # Twilio's own initial status
+    assert (message.status, message.attempts) == (SmsMessage.Status.QUEUED, 3)  # Twilio's status
     assert message.twilio_sid
 
 
-@responses.activate
-def test_a_provider_that_keeps_failing_is_given_up_visibly(
-    clinic, django_capture_on_commit_callbacks, settings, eager_retries
-):
+def test_celery_is_asked_to_retry_with_backoff(clinic, settings, monkeypatch):
     settings.SMS_BACKEND = TWILIO
-    settings.SMS_MAX_RETRIES = 2
-    from telephony.tasks import deliver_sms
+    retried = []
+    monkeypatch.setattr(
+        deliver_sms, "retry", lambda **kwargs: retried.append(kwargs), raising=False
+    )
+    with responses.RequestsMock() as mocked:
+        mocked.post(payloads.twilio_messages_url(), json={"status": 503}, status=503)
+        with tenant_transaction(clinic.org):
+            message = sms.queue(payloads.CALLER, "Hi", location=clinic.location)
+        deliver_sms.apply(kwargs={"organisation_id": str(clinic.org.pk), "sms_id": str(message.pk)})
+    assert retried[0]["countdown"] == 30
+    assert retried[0]["throw"] is False
 
-    deliver_sms.max_retries = 2
-    try:
-        responses.post(
-            payloads.twilio_messages_url(),
-            json={"code": 20429, "message": "Too Many Requests", "status": 429},
-            status=429,
-        )
-        message = queue(clinic, capture=django_capture_on_commit_callbacks)
-    finally:
-        deliver_sms.max_retries = settings.SMS_MAX_RETRIES = 5
-    assert len(responses.calls) == 3
+
+@responses.activate
+def test_a_provider_that_keeps_failing_is_given_up_visibly(clinic, settings):
+    settings.SMS_BACKEND = TWILIO
+    responses.post(
+        payloads.twilio_messages_url(),
+        json={"code": 20429, "message": "Too Many Requests", "status": 429},
+        status=429,
+    )
+    with tenant_transaction(clinic.org):
+        message = sms.queue(payloads.CALLER, "Hi", location=clinic.location)
+    deliver_sms.apply(
+        kwargs={"organisation_id": str(clinic.org.pk), "sms_id": str(message.pk)},
+        retries=deliver_sms.max_retries,
+    )
+    message.refresh_from_db()
     assert (message.status, message.error_code) == ("failed", "transient")
+    assert message.attempts == deliver_sms.max_retries + 1
     assert Notification.all_organisations.get().title == "A text could not be sent"
 
 

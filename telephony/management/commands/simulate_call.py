@@ -1,6 +1,6 @@
 """Drive a complete phone call through the real webhook routes, with no Vapi or Twilio account.
 
-    python manage.py simulate_call --to +442079460100 --from +447911123456
+    python manage.py simulate_call --to +442079460500 --from +442079460101
 
 Each step is a Vapi server message, HMAC-signed with VAPI_WEBHOOK_SECRET exactly as Vapi signs
 them, posted to /webhooks/vapi/ through Django's full request stack: assistant-request, a
@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from calendars.models import Service
+from organisations.models import Customer
 from organisations.tenancy import platform_transaction, tenant_transaction
 from telephony.dates import DateNotUnderstood, resolve_date
 from telephony.models import Call, CallAppointment, PhoneNumber
@@ -36,7 +37,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--to", required=True, help="The clinic's number (E.164)")
         parser.add_argument("--from", dest="caller", required=True, help="The caller's number")
-        parser.add_argument("--name", default="Jane Doe", help="The caller's name")
+        parser.add_argument(
+            "--name", default="", help="The caller's name (default: the customer's, or Jane Doe)"
+        )
         parser.add_argument("--service", default="", help="Service to book (default: the first)")
         parser.add_argument("--date", default="tomorrow", help="Wanted day (words or YYYY-MM-DD)")
 
@@ -56,6 +59,15 @@ class Command(BaseCommand):
                 .values_list("name", flat=True)
                 .first()
                 or ""
+            )
+            name = name or (
+                Customer.all_organisations.filter(
+                    organisation_id=number.organisation_id, phone=caller
+                )
+                .exclude(name="")
+                .values_list("name", flat=True)
+                .first()
+                or "Jane Doe"
             )
             location = number.location or number.organisation.default_location
             today = timezone.localtime(timezone=location.zone).date()
