@@ -2,13 +2,16 @@
 
 A customer's calls are found by the customer link and by their number (calls before the record
 existed, or from a number later attached to someone else, are theirs too). Erasure deletes the
-calls (transcripts, transfers and appointment links go with them) and the texts, and blanks the
-emergency alerts that quoted them; billing keeps only minutes against an opaque call id.
+calls (transcripts, transfers and appointment links go with them), the texts and the raw
+provider deliveries that mention the number, and blanks the emergency alerts that quoted them;
+billing keeps only minutes against an opaque call id.
 """
+
+from urllib.parse import quote_plus
 
 from django.db.models import Q
 
-from telephony.models import Call, EmergencyNotification, SmsMessage
+from telephony.models import Call, EmergencyNotification, SmsMessage, WebhookDelivery
 
 ERASED = "(erased at the customer's request)"
 
@@ -72,6 +75,11 @@ def erase_calls(customer) -> None:
     calls = calls_of(customer)
     EmergencyNotification.objects.filter(call__in=calls).update(message=ERASED)
     calls.delete()
+    # The raw provider deliveries quote the number too (JSON from Vapi, form-encoded from
+    # Twilio). A rare, deliberate scan: erasure is not on any hot path.
+    WebhookDelivery.objects.filter(organisation_id=customer.organisation_id).filter(
+        Q(body__contains=customer.phone) | Q(body__contains=quote_plus(customer.phone))
+    ).delete()
 
 
 def erase_texts(customer) -> None:

@@ -4,6 +4,8 @@ Tenant tasks take `organisation_id=` and run inside that organisation (organisat
 the periodic scans span organisations with `platform_transaction()` and fan out to them.
 """
 
+from datetime import timedelta
+
 from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
@@ -12,7 +14,7 @@ from organisations.providers import TransientProviderError
 from organisations.tasks import tenant_task
 from organisations.tenancy import platform_transaction
 from telephony import appointment_texts, oncall, sms
-from telephony.models import EmergencyNotification, SmsMessage
+from telephony.models import EmergencyNotification, SmsMessage, WebhookDelivery
 
 
 def _backoff(retries: int) -> int:
@@ -78,3 +80,14 @@ def escalate_emergencies() -> int:
 @tenant_task(acks_late=True)
 def escalate_emergency(*, organisation_id: str, notification_id: str) -> None:
     oncall.escalate(notification_id)
+
+
+@shared_task
+def purge_old_deliveries() -> int:
+    """Periodic: raw provider deliveries hold callers' numbers and transcripts, so processed ones
+    are kept only TELEPHONY_WEBHOOK_RETENTION_DAYS (failed ones stay until replayed)."""
+    cutoff = timezone.now() - timedelta(days=settings.TELEPHONY_WEBHOOK_RETENTION_DAYS)
+    deleted, _ = WebhookDelivery.objects.filter(
+        processed_at__isnull=False, received_at__lt=cutoff
+    ).delete()
+    return deleted

@@ -277,3 +277,9 @@ CELERY_BEAT_SCHEDULE["telephony-escalate-emergencies"] = {
     "task": "telephony.tasks.escalate_emergencies",
     "schedule": crontab(minute="*"),
 }
+# Raw Vapi/Twilio deliveries (numbers, transcripts) are kept this long once processed.
+TELEPHONY_WEBHOOK_RETENTION_DAYS = env.int("TELEPHONY_WEBHOOK_RETENTION_DAYS", default=30)
+CELERY_BEAT_SCHEDULE["telephony-purge-old-deliveries"] = {
+    "task": "telephony.tasks.purge_old_deliveries",
+    "schedule": crontab(hour=3, minute=17),
+}

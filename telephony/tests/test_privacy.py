@@ -77,3 +77,39 @@ def test_erasure_removes_calls_transcripts_and_texts(client_for, admin_user, his
     alert.refresh_from_db()
     assert (alert.message, alert.call) == (ERASED, None)
     assert EmergencyNotification.all_organisations.count() == 1
+
+
+def test_erasure_also_drops_raw_deliveries_that_quote_the_number(
+    client_for, admin_user, history, clinic
+):
+    from urllib.parse import urlencode
+
+    from telephony.models import WebhookDelivery
+    from telephony.tests.factories import WebhookDeliveryFactory
+
+    customer, *_rest = history
+    WebhookDeliveryFactory(organisation=clinic.org, body=f'{{"customer": {{"number": "{PHONE}"}}}}')
+    WebhookDeliveryFactory(organisation=clinic.org, body=urlencode({"From": PHONE, "Body": "hi"}))
+    kept = WebhookDeliveryFactory(organisation=clinic.org, body='{"customer": {"number": "+1"}}')
+    client_for(admin_user).post(
+        reverse("organisations:customer_erase", args=[customer.pk]), {"confirm": PHONE}
+    )
+    assert list(WebhookDelivery.objects.values_list("pk", flat=True)) == [kept.pk]
+
+
+def test_processed_deliveries_are_purged_after_the_retention(settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from telephony.tasks import purge_old_deliveries
+    from telephony.tests.factories import WebhookDeliveryFactory
+
+    old = timezone.now() - timedelta(days=settings.TELEPHONY_WEBHOOK_RETENTION_DAYS + 1)
+    WebhookDeliveryFactory(received_at=old, processed_at=old)
+    failed = WebhookDeliveryFactory(received_at=old, error="boom")
+    fresh = WebhookDeliveryFactory(processed_at=timezone.now())
+    assert purge_old_deliveries() == 1
+    from telephony.models import WebhookDelivery
+
+    assert set(WebhookDelivery.objects.values_list("pk", flat=True)) == {failed.pk, fresh.pk}
