@@ -110,12 +110,10 @@ def store(
 
 
 @dataclass(frozen=True)
-class Outcome:
-    """A handler's answer to the provider."""
+class TwilioAnswer:
+    """What Twilio gets back: TwiML, or nothing (204) for callbacks."""
 
-    body: object = None
-    content_type: str = "application/json"
-    status: int = 200
+    twiml: str = ""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -403,11 +401,11 @@ def check_form(kind: str, params) -> None:
         raise MalformedForm(f"missing {', '.join(missing)}")
 
 
-def handle_twilio(kind: str, params, number: PhoneNumber | None) -> Outcome:
+def handle_twilio(kind: str, params, number: PhoneNumber | None) -> TwilioAnswer:
     if kind == "voice":
         return twilio_voice(params, number)
     if number is None:
-        return Outcome(status=204)
+        return TwilioAnswer()
     with tenant_transaction(number.organisation):
         if kind == "call-status":
             twilio_call_status(params)
@@ -416,14 +414,14 @@ def handle_twilio(kind: str, params, number: PhoneNumber | None) -> Outcome:
         elif kind == "sms-status":
             event = twilio.message_event(params)
             sms.record_status(event.sid, event.status, event.error_code)
-    return Outcome(status=204)
+    return TwilioAnswer()
 
 
-def _twiml(body: str) -> Outcome:
-    return Outcome(body=body, content_type="text/xml")
+def _twiml(body: str) -> TwilioAnswer:
+    return TwilioAnswer(twiml=body)
 
 
-def twilio_voice(params, number: PhoneNumber | None) -> Outcome:
+def twilio_voice(params, number: PhoneNumber | None) -> TwilioAnswer:
     """The Twilio path: a number that stays on the clinic's Twilio account. The call is handed
     to Vapi (which answers with the TwiML connecting it), or forwarded when Vapi fails."""
     request = twilio.voice_request(params)
@@ -469,7 +467,7 @@ def twilio_voice(params, number: PhoneNumber | None) -> Outcome:
     return _twiml(created.twiml)
 
 
-def _forward_after_failure(number: PhoneNumber, decision: assistant.CallDecision) -> Outcome:
+def _forward_after_failure(number: PhoneNumber, decision: assistant.CallDecision) -> TwilioAnswer:
     snapshot = decision.snapshot
     language = snapshot.default_language
     target = snapshot.fallback_number or snapshot.transfer_number or snapshot.location_phone
@@ -516,7 +514,7 @@ def twilio_call_status(params) -> None:
     call.save()
 
 
-def twilio_inbound_sms(params, number: PhoneNumber) -> Outcome:
+def twilio_inbound_sms(params, number: PhoneNumber) -> TwilioAnswer:
     event = twilio.message_event(params)
     organisation = number.organisation
     sender = assistant.caller_e164(event.from_number, organisation.country)

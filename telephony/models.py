@@ -20,7 +20,6 @@ from organisations.models import LANGUAGES, Customer, Location
 from organisations.phone import PhoneNumberField, normalise_phone
 from organisations.tenancy import TenantModel
 
-LANGUAGE_CODES = [code for code, _label in LANGUAGES]
 WEEKDAY_CHOICES = [
     (0, _("Mon")),
     (1, _("Tue")),

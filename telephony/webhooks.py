@@ -95,7 +95,7 @@ def _twilio_webhook(request, kind: str):
     if not first and delivery.processed_at and kind not in events.TWILIO_ANSWERED:
         return HttpResponse(status=204)
     try:
-        outcome = events.handle_twilio(kind, params, number)
+        answer = events.handle_twilio(kind, params, number)
     except Exception as exc:
         logger.exception("Twilio %s delivery %s failed", kind, delivery.pk)
         delivery.mark(error=f"{type(exc).__name__}: {exc}")
@@ -109,9 +109,9 @@ def _twilio_webhook(request, kind: str):
             return HttpResponse(twiml, content_type="text/xml")
         return HttpResponse(status=204)
     delivery.mark()
-    if outcome.body is None:
-        return HttpResponse(status=outcome.status)
-    return HttpResponse(outcome.body, content_type=outcome.content_type, status=outcome.status)
+    if not answer.twiml:
+        return HttpResponse(status=204)
+    return HttpResponse(answer.twiml, content_type="text/xml")
 
 
 def _client(request) -> str:
