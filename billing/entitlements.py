@@ -14,7 +14,6 @@ the organisation set a hard cap.
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from django.apps import apps
 from django.core.cache import cache
 from django.db.models import IntegerField, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
@@ -159,20 +158,19 @@ def count_locations(organisation: Organisation) -> int:
     return Location.objects.count()
 
 
-def count_phone_numbers(organisation: Organisation) -> int:
-    # telephony imports billing, never the reverse, so its model is found by name.
-    try:
-        model = apps.get_model("telephony", "PhoneNumber")
-    except LookupError:
-        return 0
-    return model.objects.count()
-
-
 COUNTERS = {
     "member": count_members,
     "location": count_locations,
-    "phone_number": count_phone_numbers,
+    # Apps that own other limited resources (telephony: phone numbers) add their counter with
+    # register_counter(): billing may not import them.
+    "phone_number": lambda organisation: 0,
 }
+
+
+def register_counter(resource: str, counter) -> None:
+    """`counter(organisation)` counts the organisation's `resource` in use (current tenant)."""
+    COUNTERS[resource] = counter
+
 
 UPGRADE = _lazy("An owner can choose a bigger plan on the Billing page.")
 REFUSALS = {

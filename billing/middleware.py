@@ -19,6 +19,8 @@ ALLOWED_VIEWS = {
     "organisations:invitation",
     "organisations:notification_read",
     "organisations:notifications_read_all",
+    # An emergency must always be acknowledgeable, paid up or not.
+    "telephony:emergency_acknowledge",
 }
 REFUSED = _(
     "The dashboard is read-only until the subscription is paid, so this change was not saved."

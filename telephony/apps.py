@@ -19,9 +19,15 @@ class TelephonyConfig(AppConfig):
     customer_panels = ["telephony.panels.customer"]
 
     def ready(self):
+        from billing.entitlements import register_counter
         from organisations import customer_data
         from telephony import privacy, signals
+        from telephony.models import PhoneNumber
 
+        # Released numbers stay as inactive rows for history; only active ones use the plan.
+        register_counter(
+            "phone_number", lambda org: PhoneNumber.objects.filter(active=True).count()
+        )
         signals.connect()
         customer_data.register("calls", export=privacy.export_calls, erase=privacy.erase_calls)
         customer_data.register("texts", export=privacy.export_texts, erase=privacy.erase_texts)

@@ -21,7 +21,11 @@ COMPLETE = {
 
 
 def manage(*args, env):
-    clean = {k: v for k, v in os.environ.items() if k not in COMPLETE}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in COMPLETE and k != "DJANGO_ALLOW_ASYNC_UNSAFE"
+    }
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
