@@ -282,3 +282,19 @@ def test_a_retried_voice_webhook_keeps_one_call(client, clinic):
     assert b"second-vapi-call" in response.content
     call = Call.all_organisations.get()
     assert call.provider_call_id == "second-vapi-call"
+
+
+@responses.activate
+def test_a_suspended_clinics_call_is_dialled_to_its_fallback_without_asking_vapi(client, clinic):
+    from django.core.cache import cache
+
+    from billing.tests.factories import SubscriptionFactory
+
+    SubscriptionFactory(organisation=clinic.org, status="unpaid")
+    cache.clear()
+    response = payloads.post_twilio(client, VOICE, payloads.voice_params(clinic.number.number))
+    body = response.content.decode()
+    assert "<Dial" in body
+    assert "+442079460199" in body
+    assert len(responses.calls) == 0, "no Vapi call is created for a suspended clinic"
+    assert Call.all_organisations.get().outcome == Call.Outcome.FORWARDED

@@ -560,3 +560,18 @@ def test_messages_about_no_call_create_nothing(client, clinic):
     (result,) = payloads.post_vapi(client, tools).json()["results"]
     assert "not connected" in result["error"]
     assert not Call.all_organisations.exists()
+
+
+def test_an_unpaid_subscription_forwards_calls_to_the_fallback_number(client, clinic):
+    """Billing's suspension reaches the phone: the patient gets a person, never silence."""
+    from django.core.cache import cache
+
+    from billing.tests.factories import SubscriptionFactory
+
+    SubscriptionFactory(organisation=clinic.org, status="unpaid")
+    cache.clear()
+    response = payloads.post_vapi(
+        client, payloads.vapi_message("assistant-request", number=clinic.number)
+    )
+    assert response.json() == {"destination": {"type": "number", "number": "+442079460199"}}
+    assert _calls(clinic.org).get().outcome == Call.Outcome.FORWARDED
