@@ -204,22 +204,24 @@ def home(request):
     return render(request, "organisations/home.html", context)
 
 
-@role_required(Role.VIEWER)
-def team(request):
-    memberships = Membership.objects.select_related("user").order_by("user__email")
-    invitations = Invitation.objects.filter(status=Invitation.Status.PENDING)
-    form = InvitationForm(inviter=request.membership)
+def _team_page(request, form, status=200):
     return render(
         request,
         "organisations/team.html",
         {
-            "memberships": memberships,
-            "invitations": invitations,
+            "memberships": Membership.objects.select_related("user").order_by("user__email"),
+            "invitations": Invitation.objects.filter(status=Invitation.Status.PENDING),
             "form": form,
             "roles": [(value, label, ROLE_HELP[value]) for value, label in Role.choices],
             "can_manage": request.membership.allows(Role.ADMIN),
         },
+        status=status,
     )
+
+
+@role_required(Role.VIEWER)
+def team(request):
+    return _team_page(request, InvitationForm(inviter=request.membership))
 
 
 def _send_invitation(request, invitation: Invitation) -> None:
@@ -235,19 +237,7 @@ def _send_invitation(request, invitation: Invitation) -> None:
 def invite(request):
     form = InvitationForm(request.POST, inviter=request.membership)
     if not form.is_valid():
-        memberships = Membership.objects.select_related("user").order_by("user__email")
-        return render(
-            request,
-            "organisations/team.html",
-            {
-                "memberships": memberships,
-                "invitations": Invitation.objects.filter(status=Invitation.Status.PENDING),
-                "form": form,
-                "roles": [(v, lbl, ROLE_HELP[v]) for v, lbl in Role.choices],
-                "can_manage": True,
-            },
-            status=400,
-        )
+        return _team_page(request, form, status=400)
     refusal = limits.refusal("member", request.organisation)
     if refusal:
         messages.error(request, refusal)
